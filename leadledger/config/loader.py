@@ -1,0 +1,303 @@
+"""Load ``leadledger.yaml`` with line numbers, validate it, and report every problem at once."""
+
+from __future__ import annotations
+
+import dataclasses
+import zoneinfo
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import holidays
+from pydantic import BaseModel, ValidationError
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError
+
+from leadledger.config.models import ProjectConfig
+from leadledger.errors import ConfigError, ProjectNotFound
+from leadledger.suggest import did_you_mean
+
+CONFIG_NAME = "leadledger.yaml"
+
+
+@dataclasses.dataclass(frozen=True)
+class ConfigIssue:
+    """One problem in a config file: ``message (at a -> b)``, with file and line."""
+
+    code: str
+    message: str
+    path: tuple[str | int, ...] = ()
+    line: int | None = None
+    severity: str = "error"  # or "warning"
+    hint: str | None = None
+    file: str | None = None
+
+    def location(self) -> str:
+        where = self.file or CONFIG_NAME
+        if self.line is not None:
+            where += f":{self.line}"
+        return where
+
+    def render(self) -> str:
+        at = " -> ".join(str(p) for p in self.path)
+        text = f"{self.location()}: {self.severity}: {self.message}"
+        if at:
+            text += f" (at {at})"
+        if self.hint:
+            text += f"; {self.hint}"
+        return text
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "severity": self.severity,
+            "message": self.message,
+            "path": list(self.path),
+            "file": self.file,
+            "line": self.line,
+            "hint": self.hint,
+        }
+
+
+def find_project_dir(start: Path | None = None) -> Path:
+    """The nearest folder upward from ``start`` (default: cwd) that holds leadledger.yaml."""
+    here = (start or Path.cwd()).resolve()
+    for folder in [here, *here.parents]:
+        if (folder / CONFIG_NAME).is_file():
+            return folder
+    raise ProjectNotFound(
+        f"no {CONFIG_NAME} in {here} or any folder above it",
+        hint="run 'leadledger init DIR' to create a project, or pass --project DIR",
+    )
+
+
+def _line_of(data: Any, path: Sequence[str | int]) -> int | None:
+    """1-based line of the deepest node of ``path`` that exists in the ruamel tree."""
+    node = data
+    line: int | None = None
+    for part in path:
+        try:
+            if isinstance(node, CommentedMap) and part in node:
+                line = node.lc.key(part)[0] + 1
+                node = node[part]
+            elif isinstance(node, CommentedSeq) and isinstance(part, int) and part < len(node):
+                line = node.lc.item(part)[0] + 1
+                node = node[part]
+            else:
+                break
+        except (KeyError, AttributeError, TypeError):
+            break
+    return line
+
+
+def _model_at(path: Sequence[str | int]) -> type[BaseModel] | None:
+    """The pydantic model class that holds the last key of ``path``."""
+    model: type[BaseModel] = ProjectConfig
+    for part in path[:-1]:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(str(part))
+        if field is None:
+            return None
+        annotation = field.annotation
+        inner = getattr(annotation, "__args__", None)
+        candidates = [annotation, *(inner or [])]
+        found = None
+        for cand in candidates:
+            if isinstance(cand, type) and issubclass(cand, BaseModel):
+                found = cand
+        if found is None:
+            return None
+        model = found
+    return model
+
+
+def _issues_from_validation(exc: ValidationError, data: Any, file: str) -> list[ConfigIssue]:
+    issues = []
+    for err in exc.errors():
+        loc = tuple(err["loc"])
+        hint = None
+        if err["type"] == "extra_forbidden" and loc:
+            model = _model_at(loc)
+            if model is not None:
+                hint = did_you_mean(str(loc[-1]), model.model_fields)
+                known = ", ".join(model.model_fields)
+                hint = (hint + " " if hint else "") + f"known keys: {known}"
+            message = f"unknown key '{loc[-1]}'"
+        else:
+            message = err["msg"].removeprefix("Value error, ")
+        issues.append(
+            ConfigIssue(
+                code="config_" + str(err["type"]),
+                message=message,
+                path=loc,
+                line=_line_of(data, loc),
+                hint=hint,
+                file=file,
+            )
+        )
+    return issues
+
+
+def _cross_rules(cfg: ProjectConfig, data: Any, file: str) -> list[ConfigIssue]:
+    """Rules across objects; they return issues instead of raising."""
+    issues: list[ConfigIssue] = []
+
+    def add(code: str, message: str, path: tuple, severity: str = "error", hint: str | None = None):
+        issues.append(
+            ConfigIssue(code, message, path, _line_of(data, path), severity, hint, file)
+        )
+
+    if len(cfg.stages) < 2:
+        add("stages_too_few", "a funnel needs at least two ordered stages", ("stages",))
+    seen: dict[str, tuple] = {}
+    for kind, items in (("stages", cfg.stages), ("side_states", cfg.side_states)):
+        for i, item in enumerate(items):
+            if item.key in seen:
+                add(
+                    "stage_duplicate",
+                    f"stage key '{item.key}' is defined twice",
+                    (kind, i, "key"),
+                    hint=f"first defined at {' -> '.join(map(str, seen[item.key]))}",
+                )
+            seen[item.key] = (kind, i)
+    values: dict[str, str] = {}
+    for kind, items in (("stages", cfg.stages), ("side_states", cfg.side_states)):
+        for i, item in enumerate(items):
+            for j, value in enumerate(item.source_values):
+                folded = value.casefold()
+                if folded in values and values[folded] != item.key:
+                    add(
+                        "stage_value_ambiguous",
+                        f"source value '{value}' maps to both '{values[folded]}' and '{item.key}'",
+                        (kind, i, "source_values", j),
+                    )
+                values[folded] = item.key
+    try:
+        zoneinfo.ZoneInfo(cfg.timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        zones = zoneinfo.available_timezones()
+        add(
+            "timezone_unknown",
+            f"unknown time zone '{cfg.timezone}'",
+            ("timezone",),
+            hint=did_you_mean(cfg.timezone, zones) or "use an IANA name such as Europe/Madrid",
+        )
+    cal = cfg.calendar
+    if cal.country:
+        supported = holidays.list_supported_countries()
+        if cal.country not in supported:
+            add(
+                "calendar_country_unknown",
+                f"the holidays package has no calendar for country '{cal.country}'",
+                ("calendar", "country"),
+                hint=did_you_mean(cal.country, supported) or "use an ISO 3166-1 alpha-2 code",
+            )
+        elif cal.subdivision and cal.subdivision not in supported[cal.country]:
+            add(
+                "calendar_subdivision_unknown",
+                f"country '{cal.country}' has no subdivision '{cal.subdivision}'",
+                ("calendar", "subdivision"),
+                hint=did_you_mean(cal.subdivision, supported[cal.country])
+                or f"valid: {', '.join(supported[cal.country][:30])}",
+            )
+    elif cal.subdivision:
+        add("calendar_subdivision_without_country", "subdivision needs a country",
+            ("calendar", "subdivision"))
+    if not cal.working_weekdays:
+        add("calendar_no_working_days", "working_weekdays is empty", ("calendar", "working_weekdays"))
+    if cal.business_hours[0] >= cal.business_hours[1]:
+        add("calendar_business_hours", "business_hours must start before they end",
+            ("calendar", "business_hours"))
+    ch_seen: dict[str, str] = {}
+    ch_keys: set[str] = set()
+    for i, ch in enumerate(cfg.channels):
+        if ch.key in ch_keys:
+            add("channel_duplicate", f"channel '{ch.key}' is defined twice", ("channels", i, "key"))
+        ch_keys.add(ch.key)
+        for j, value in enumerate(ch.source_values):
+            folded = value.casefold()
+            if folded in ch_seen and ch_seen[folded] != ch.key:
+                add(
+                    "channel_value_ambiguous",
+                    f"source value '{value}' maps to both '{ch_seen[folded]}' and '{ch.key}'",
+                    ("channels", i, "source_values", j),
+                )
+            ch_seen[folded] = ch.key
+    if not cfg.channels:
+        add(
+            "channels_missing",
+            "no channels configured: every lead's channel counts as unknown for the "
+            "marketing-sourced share",
+            ("channels",),
+            severity="warning",
+        )
+    if len(set(cfg.attributes)) != len(cfg.attributes):
+        add("attribute_duplicate", "an attribute is listed twice", ("attributes",))
+    engine = cfg.engine
+    if not (
+        engine.startswith(("duckdb://", "postgres://", "postgresql://"))
+        or engine.endswith((".duckdb", ".db"))
+    ):
+        add(
+            "engine_unsupported",
+            f"engine URL '{engine}' is not supported",
+            ("engine",),
+            hint="use duckdb:///file.duckdb (default) or postgres://user@host:port/db",
+        )
+    return issues
+
+
+def load_config_data(path: Path) -> Any:
+    yaml = YAML(typ="rt")
+    try:
+        with path.open(encoding="utf-8") as fh:
+            data = yaml.load(fh)
+    except FileNotFoundError as exc:
+        raise ProjectNotFound(f"{path} does not exist") from exc
+    except MarkedYAMLError as exc:
+        line = exc.problem_mark.line + 1 if exc.problem_mark else None
+        issue = ConfigIssue("yaml_syntax", str(exc.problem), line=line, file=str(path))
+        raise ConfigError(issue.render(), issues=[issue]) from exc
+    return data if data is not None else CommentedMap()
+
+
+def validate_config(path: Path) -> tuple[ProjectConfig | None, list[ConfigIssue]]:
+    """Every problem in the file at once; the config is None when it has errors."""
+    file = str(path)
+    try:
+        data = load_config_data(path)
+    except ConfigError as exc:
+        return None, list(exc.issues)
+    if not isinstance(data, dict):
+        return None, [ConfigIssue("config_not_mapping", "the file must hold a mapping", file=file)]
+    try:
+        cfg = ProjectConfig.model_validate(_plain(data))
+    except ValidationError as exc:
+        return None, _issues_from_validation(exc, data, file)
+    issues = _cross_rules(cfg, data, file)
+    if any(i.severity == "error" for i in issues):
+        return None, issues
+    return cfg, issues
+
+
+def load_config(path: Path) -> ProjectConfig:
+    cfg, issues = validate_config(path)
+    errors = [i for i in issues if i.severity == "error"]
+    if cfg is None or errors:
+        first = errors[0].render() if errors else "invalid configuration"
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise ConfigError(
+            first + more, issues=issues, hint="run 'leadledger validate' to see every problem"
+        )
+    return cfg
+
+
+def _plain(node: Any) -> Any:
+    """ruamel's commented containers → plain dicts/lists (pydantic prefers them)."""
+    if isinstance(node, dict):
+        return {str(k): _plain(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_plain(v) for v in node]
+    return node

@@ -1,0 +1,68 @@
+"""Typed errors. Every error has a stable snake_case ``code`` and an optional ``hint``.
+
+Surfaces (CLI, API) print ``code: message`` plus the hint and exit non-zero; they never show a
+traceback for a user mistake.
+"""
+
+from __future__ import annotations
+
+
+class LeadledgerError(Exception):
+    """Base class of every error leadledger raises on purpose."""
+
+    code = "leadledger_error"
+    exit_code = 1
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ProjectNotFound(LeadledgerError):
+    code = "project_not_found"
+
+
+class ConfigError(LeadledgerError):
+    """The project configuration is invalid; ``issues`` lists every problem found."""
+
+    code = "config_invalid"
+
+    def __init__(self, message: str, *, issues: list | None = None, hint: str | None = None):
+        super().__init__(message, hint=hint)
+        self.issues = issues or []
+
+
+class MappingError(LeadledgerError):
+    code = "mapping_invalid"
+
+
+class ImportFileError(LeadledgerError):
+    """A file cannot be read at all (missing, unknown format, undecodable)."""
+
+    code = "import_file_unreadable"
+
+
+class RejectedRows(LeadledgerError):
+    """Rows were rejected and quarantined; raised after the import when not allowed."""
+
+    code = "import_rows_rejected"
+
+
+class UnknownField(LeadledgerError):
+    code = "unknown_field"
+
+
+class UnknownStage(LeadledgerError):
+    code = "unknown_stage"
+
+
+class InvalidArgument(LeadledgerError):
+    code = "invalid_argument"
+
+
+class EngineError(LeadledgerError):
+    code = "engine_error"

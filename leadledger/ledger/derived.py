@@ -1,0 +1,149 @@
+"""Derived views of the ledger, as Ibis expressions: current versions, stage entries, journeys.
+
+Nothing here is stored: current stage, first-touch source and first entry per stage are always
+computed from the append-only facts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import ibis
+import ibis.expr.types as ir
+
+from leadledger.config.models import ProjectConfig
+
+Tables = Mapping[str, ir.Table]
+COST_KEY = ("cost_id", "period_start", "period_end", "channel", "campaign", "category",
+            "description")
+TRAFFIC_KEY = ("day", "channel", "landing_page", "campaign")
+
+
+def current(table: ir.Table, key: Sequence[str]) -> ir.Table:
+    """The latest imported version of each record (by batch, then row within the batch)."""
+    w = ibis.window(group_by=[table[k] for k in key], order_by=[
+        ibis.desc(table.batch_no), ibis.desc(table.row_no)
+    ])
+    ranked = table.mutate(_version=ibis.row_number().over(w))
+    return ranked.filter(ranked._version == 0).drop("_version")
+
+
+def current_leads(tables: Tables) -> ir.Table:
+    return current(tables["leads"], ["lead_id"])
+
+
+def current_deals(tables: Tables) -> ir.Table:
+    return current(tables["deals"], ["deal_id"])
+
+
+def current_costs(tables: Tables) -> ir.Table:
+    return current(tables["costs"], COST_KEY)
+
+
+def current_traffic(tables: Tables) -> ir.Table:
+    return current(tables["traffic"], TRAFFIC_KEY)
+
+
+def stage_entries(tables: Tables, cfg: ProjectConfig) -> ir.Table:
+    """Every stage entry: the stage events plus each lead's creation as entry into the first
+    stage. Columns: lead_id, stage, entered_at, reason."""
+    ev = tables["stage_events"].select("lead_id", "stage", "entered_at", "reason")
+    leads = current_leads(tables)
+    created = leads.select(
+        lead_id=leads.lead_id,
+        stage=ibis.literal(cfg.stage_keys[0]),
+        entered_at=leads.created_at,
+        reason=ibis.null().cast("string"),
+    )
+    return ev.union(created, distinct=False)
+
+
+def at_col(stage: str) -> str:
+    return f"{stage}_at"
+
+
+def reached_col(stage: str) -> str:
+    return f"{stage}_reached_at"
+
+
+def journeys(
+    tables: Tables,
+    cfg: ProjectConfig,
+    *,
+    fields: Sequence[str] = (),
+    count_skipped: bool | None = None,
+) -> ir.Table:
+    """One row per lead: first entry into every stage and side state, and when it *reached*
+    each stage.
+
+    ``<stage>_at`` is the first real entry. ``<stage>_reached_at`` is the first entry, or, when
+    skipped stages count as reached (the project's default), the first entry into any later
+    stage for a lead that never entered this one. Side states get ``<state>_at`` (first) and
+    ``<state>_last_at`` / ``<state>_reason`` (the latest entry and its reason). ``fields`` adds
+    lead attributes (and ``first_touch_channel`` / ``first_touch_campaign``) for breakdowns.
+    """
+    skip = cfg.count_skipped_stages if count_skipped is None else count_skipped
+    entries = stage_entries(tables, cfg)
+    aggs: dict[str, ir.Value] = {}
+    for stage in cfg.stage_keys:
+        aggs[at_col(stage)] = entries.entered_at.min(where=entries.stage == stage)
+    for state in cfg.side_state_keys:
+        is_state = entries.stage == state
+        aggs[at_col(state)] = entries.entered_at.min(where=is_state)
+        aggs[f"{state}_last_at"] = entries.entered_at.max(where=is_state)
+        aggs[f"{state}_reason"] = entries.reason.argmax(
+            entries.entered_at, where=is_state & entries.reason.notnull()
+        )
+    j = entries.group_by("lead_id").agg(**aggs)
+    keys = cfg.stage_keys
+    reached: dict[str, ir.Value] = {}
+    for i, stage in enumerate(keys):
+        if skip:
+            later = [j[at_col(s)] for s in keys[i + 1 :]]
+            later_first = ibis.least(*later) if len(later) > 1 else (later[0] if later else None)
+            reached[reached_col(stage)] = (
+                j[at_col(stage)] if later_first is None
+                else j[at_col(stage)].coalesce(later_first)
+            )
+        else:
+            reached[reached_col(stage)] = j[at_col(stage)]
+    j = j.mutate(**reached)
+    return with_fields(j, tables, cfg, fields)
+
+
+def with_fields(
+    j: ir.Table, tables: Tables, cfg: ProjectConfig, fields: Sequence[str]
+) -> ir.Table:
+    """Join lead attributes / first-touch fields onto a per-lead table."""
+    fields = list(dict.fromkeys(fields))
+    lead_fields = [f for f in fields if not f.startswith("first_touch_")]
+    touch_fields = [f for f in fields if f.startswith("first_touch_")]
+    if lead_fields or "created_at" not in j.columns:
+        leads = current_leads(tables)
+        cols = [f for f in lead_fields if f not in j.columns]
+        if cols:
+            lsel = leads.select("lead_id", *cols)
+            j = j.left_join(lsel, "lead_id").drop("lead_id_right")
+    if touch_fields:
+        t = tables["touches"].filter(lambda t: t.lead_id.notnull())
+        first = t.group_by("lead_id").agg(
+            first_touch_channel=t.channel.argmin(t.at),
+            first_touch_campaign=t.campaign.argmin(t.at),
+        )
+        first = first.select("lead_id", *touch_fields)
+        j = j.left_join(first, "lead_id").drop("lead_id_right")
+    return j
+
+
+def local(ts: ir.TimestampValue) -> ir.TimestampValue:
+    """UTC timestamp → wall time in the session's (the project's) time zone."""
+    return ts.cast("timestamp")
+
+
+def local_date(ts: ir.TimestampValue) -> ir.DateValue:
+    return local(ts).date()
+
+
+def period_of(ts: ir.TimestampValue, period: str) -> ir.DateValue:
+    unit = {"day": "D", "week": "W", "month": "M", "quarter": "Q", "year": "Y"}[period]
+    return local(ts).truncate(unit).date()

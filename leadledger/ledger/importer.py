@@ -1,0 +1,731 @@
+"""Import files into the ledger: map, validate, quarantine, deduplicate, append in one transaction.
+
+Accounting, always: ``read = accepted + rejected + skipped`` where *skipped* are rows already in
+the ledger (or repeated in the same import). Rejected rows go to ``quarantine.csv`` with the file,
+row, column, value and what was expected, beside ``report.json``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+import re
+import zoneinfo
+from collections import Counter
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from leadledger.config.models import ProjectConfig
+from leadledger.errors import ImportFileError, InvalidArgument, MappingError
+from leadledger.ledger.mapping import Mapping
+from leadledger.ledger.readers import ROW, ReadResult, read_file
+from leadledger.ledger.schema import KINDS, Kind
+from leadledger.ledger.store import Store
+from leadledger.suggest import did_you_mean
+
+Progress = Callable[[str, int, int], None]
+AWARE_RE = r"(?:Z|[+-]\d{2}:?\d{2})$"
+MIN_YEAR, MAX_YEAR = 1900, 2200
+
+
+@dataclasses.dataclass
+class Problem:
+    index: int  # position in the frame
+    column: str
+    value: str
+    expected: str
+
+
+@dataclasses.dataclass
+class FileResult:
+    file: str
+    read: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    skipped: int = 0
+    stage_events_new: int = 0
+    stage_events_skipped: int = 0
+    encoding: str | None = None
+    delimiter: str | None = None
+    format: str | None = None
+    ignored_columns: list[str] = dataclasses.field(default_factory=list)
+    properties_columns: list[str] = dataclasses.field(default_factory=list)
+    rejections_by_column: dict[str, int] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass
+class ImportResult:
+    kind: str
+    batch_no: int
+    files: list[FileResult]
+    report_path: Path | None = None
+    quarantine_path: Path | None = None
+    sample_rejections: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+
+    def total(self, name: str) -> int:
+        return sum(getattr(f, name) for f in self.files)
+
+    @property
+    def read(self) -> int:
+        return self.total("read")
+
+    @property
+    def accepted(self) -> int:
+        return self.total("accepted")
+
+    @property
+    def rejected(self) -> int:
+        return self.total("rejected")
+
+    @property
+    def skipped(self) -> int:
+        return self.total("skipped")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "batch_no": self.batch_no,
+            "read": self.read,
+            "accepted": self.accepted,
+            "rejected": self.rejected,
+            "skipped": self.skipped,
+            "stage_events_new": self.total("stage_events_new"),
+            "stage_events_skipped": self.total("stage_events_skipped"),
+            "files": [dataclasses.asdict(f) for f in self.files],
+            "report": str(self.report_path) if self.report_path else None,
+            "quarantine": str(self.quarantine_path) if self.quarantine_path else None,
+            "sample_rejections": self.sample_rejections,
+        }
+
+
+def _norm(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", name.strip().lower()).strip("_")
+
+
+def stable_ids(frame: pd.DataFrame, columns: Sequence[str], prefix: str) -> pd.Series:
+    """A stable id per row from the values of ``columns`` (sha1 of a canonical text)."""
+    if frame.empty:
+        return pd.Series([], dtype=object, index=frame.index)
+    parts = []
+    for c in columns:
+        col = frame[c] if c in frame.columns else pd.Series([None] * len(frame), index=frame.index)
+        if isinstance(col.dtype, pd.DatetimeTZDtype):
+            text = col.dt.strftime("%Y-%m-%dT%H:%M:%S.%f").astype(object)
+        else:
+            text = col.astype(object).map(lambda v: "" if v is None else str(v))
+        text = text.where(col.notna(), "\x00")
+        parts.append(text)
+    joined = parts[0].str.cat(parts[1:], sep="\x1f") if len(parts) > 1 else parts[0]
+    return prefix + joined.map(lambda s: hashlib.sha1(s.encode("utf-8")).hexdigest()[:24])
+
+
+class Importer:
+    """Imports files of one kind into a store."""
+
+    def __init__(
+        self,
+        store: Store,
+        project_dir: Path,
+        kind: str,
+        mapping: Mapping | None = None,
+        *,
+        encoding: str | None = None,
+        progress: Progress | None = None,
+    ) -> None:
+        if kind not in KINDS:
+            raise InvalidArgument(
+                f"unknown import kind '{kind}'",
+                hint=did_you_mean(kind, KINDS) or f"kinds: {', '.join(KINDS)}",
+            )
+        self.store = store
+        self.cfg: ProjectConfig = store.cfg
+        self.project_dir = project_dir
+        self.kind: Kind = store.kinds[kind]
+        self.mapping = mapping or Mapping()
+        if self.mapping.kind and self.mapping.kind != kind:
+            raise MappingError(
+                f"the mapping is for '{self.mapping.kind}' imports, not '{kind}'",
+                hint=f"run 'leadledger import {self.mapping.kind} ...'",
+            )
+        self.encoding = encoding or self.mapping.encoding
+        self.progress = progress or (lambda step, done, total: None)
+        tz = self.mapping.timezone or self.cfg.timezone
+        try:
+            self.tz = zoneinfo.ZoneInfo(tz)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+            raise MappingError(f"unknown time zone '{tz}' in the mapping") from exc
+        self._check_mapping()
+
+    # -- mapping checks -----------------------------------------------------------------
+    def _check_mapping(self) -> None:
+        targets = set(self.kind.field_names)
+        free = self.kind.keeps_properties
+        for section in ("columns", "dates", "values", "constants"):
+            for target in getattr(self.mapping, section):
+                if target not in targets and not free:
+                    raise MappingError(
+                        f"mapping {section}: '{target}' is not a field of {self.kind.name}",
+                        hint=did_you_mean(target, targets)
+                        or f"fields: {', '.join(self.kind.field_names)}",
+                    )
+        stages = set(self.cfg.stage_keys + self.cfg.side_state_keys)
+        for stage in self.mapping.stage_columns:
+            if stage not in stages:
+                raise MappingError(
+                    f"mapping stage_columns: '{stage}' is not a stage of this project",
+                    hint=did_you_mean(stage, stages) or f"stages: {', '.join(sorted(stages))}",
+                )
+        if self.mapping.stage_columns and self.kind.name not in ("leads", "stages"):
+            raise MappingError("stage_columns apply to 'leads' or 'stages' imports only")
+
+    # -- the import ----------------------------------------------------------------------
+    def run(self, files: Sequence[Path]) -> ImportResult:
+        if not files:
+            raise InvalidArgument("no files to import")
+        batch_no = self.store.next_batch_no()
+        started = pd.Timestamp.now(tz="UTC")
+        result = ImportResult(self.kind.name, batch_no, [])
+        quarantine: list[pd.DataFrame] = []
+        prepared: list[tuple[FileResult, pd.DataFrame, pd.DataFrame, str]] = []
+        seen_ids: set[str] = set()
+        seen_event_ids: set[str] = set()
+        row_base = 0
+        for path in files:
+            path = Path(path)
+            self.progress(f"reading {path.name}", 0, 4)
+            read = read_file(path, delimiter=self.mapping.delimiter, encoding=self.encoding)
+            fres = FileResult(str(path), read=read.read, encoding=read.encoding,
+                              delimiter=read.delimiter, format=read.format)
+            self.progress(f"checking {path.name}", 1, 4)
+            good, events, rejected = self._prepare(read, fres, str(path))
+            quarantine.append(rejected)
+            # rows repeated within this import
+            dup_mask = good["row_id"].isin(seen_ids) | good["row_id"].duplicated()
+            if not self.kind.versioned:
+                fres.skipped += int(dup_mask.sum())
+                good = good[~dup_mask]
+            else:
+                # a versioned record identical to its previous row in this import is a repeat
+                fres.skipped += int(dup_mask.sum())
+                good = good[~dup_mask]
+            seen_ids.update(good["row_id"])
+            if not events.empty:
+                edup = events["row_id"].isin(seen_event_ids) | events["row_id"].duplicated()
+                fres.stage_events_skipped += int(edup.sum())
+                events = events[~edup]
+                seen_event_ids.update(events["row_id"])
+            good = good.assign(row_no=np.arange(row_base, row_base + len(good), dtype=np.int64))
+            row_base += len(good)
+            prepared.append((fres, good, events, str(path)))
+            result.files.append(fres)
+
+        self.progress("deduplicating", 2, 4)
+        all_good = pd.concat([p[1] for p in prepared], ignore_index=True) if prepared else None
+        all_events = pd.concat([p[2] for p in prepared], ignore_index=True)
+        existing = self._existing_ids(all_good) if all_good is not None else set()
+        existing_events = self._existing_event_ids(all_events)
+        now = pd.Timestamp.now(tz="UTC")
+        to_write: list[pd.DataFrame] = []
+        events_to_write: list[pd.DataFrame] = []
+        for fres, good, events, _ in prepared:
+            known = good["row_id"].isin(existing)
+            fres.skipped += int(known.sum())
+            new = good[~known]
+            fres.accepted = len(new)
+            to_write.append(new)
+            if not events.empty:
+                eknown = events["row_id"].isin(existing_events)
+                fres.stage_events_skipped += int(eknown.sum())
+                enew = events[~eknown]
+                fres.stage_events_new = len(enew)
+                events_to_write.append(enew)
+            assert fres.accepted + fres.rejected + fres.skipped == fres.read, fres
+
+        self.progress("writing", 3, 4)
+        with self.store.transaction():
+            rows = pd.concat(to_write, ignore_index=True) if to_write else pd.DataFrame()
+            if not rows.empty:
+                rows = rows.assign(batch_no=batch_no, imported_at=now)
+                self.store.append(self.kind.table, rows.drop(columns=[ROW], errors="ignore"))
+            if events_to_write:
+                ev = pd.concat(events_to_write, ignore_index=True)
+                if not ev.empty:
+                    ev = ev.assign(
+                        batch_no=batch_no,
+                        row_no=np.arange(len(ev), dtype=np.int64),
+                        imported_at=now,
+                    )
+                    self.store.append("stage_events", ev)
+            for fres in result.files:
+                self.store.append(
+                    "imports",
+                    pd.DataFrame(
+                        [
+                            {
+                                "batch_no": batch_no,
+                                "batch_id": f"{batch_no}",
+                                "kind": self.kind.name,
+                                "file": fres.file,
+                                "sha256": _sha256(Path(fres.file)),
+                                "read": fres.read,
+                                "accepted": fres.accepted,
+                                "rejected": fres.rejected,
+                                "skipped": fres.skipped,
+                                "started_at": started,
+                                "finished_at": pd.Timestamp.now(tz="UTC"),
+                            }
+                        ]
+                    ),
+                )
+        self.progress("done", 4, 4)
+        self._write_report(result, quarantine)
+        return result
+
+    # -- preparing one file -------------------------------------------------------------
+    def _prepare(
+        self, read: ReadResult, fres: FileResult, file: str
+    ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+        raw = read.frame
+        problems: list[Problem] = []
+        data = self._rename(raw, fres, file)
+        typed = pd.DataFrame(index=raw.index)
+        for field in self.kind.fields:
+            col = data[field.name] if field.name in data.columns else None
+            typed[field.name] = self._convert(field, col, raw.index, problems)
+        self._cross_checks(typed, problems)
+        if self.kind.keeps_properties:
+            typed["properties"] = self._properties(raw, data, fres)
+        events = pd.DataFrame()
+        if self.mapping.stage_columns:
+            events = self._stage_events_from_columns(raw, typed, problems, file)
+        bad_index = sorted({p.index for p in problems})
+        rejected = self._quarantine_frame(raw, problems, file)
+        # records that could not even be split into columns
+        if read.bad:
+            extra = pd.DataFrame(
+                {
+                    "_file": file,
+                    "_row": [b.row for b in read.bad],
+                    "_column": "",
+                    "_value": [b.text for b in read.bad],
+                    "_expected": [b.reason for b in read.bad],
+                }
+            )
+            rejected = pd.concat([extra, rejected], ignore_index=True)
+        fres.rejected = len(bad_index) + len(read.bad)
+        counts = Counter(p.column for p in problems)
+        if read.bad:
+            counts["(record)"] += len(read.bad)
+        fres.rejections_by_column = dict(counts)
+        good = typed.drop(index=bad_index)
+        good[ROW] = raw.loc[good.index, ROW].to_numpy()
+        if not events.empty:
+            events = events[~events["_index"].isin(bad_index)].drop(columns=["_index"])
+        good = good.assign(row_id=self._row_ids(good))
+        return good.reset_index(drop=True), events.reset_index(drop=True), rejected
+
+    def _rename(self, raw: pd.DataFrame, fres: FileResult, file: str) -> pd.DataFrame:
+        out = pd.DataFrame(index=raw.index)
+        source_cols = [c for c in raw.columns if c != ROW]
+        used: set[str] = set()
+        for target, source in self.mapping.columns.items():
+            if source not in raw.columns:
+                hint = did_you_mean(source, source_cols)
+                raise MappingError(
+                    f"{file}: the mapping expects a column '{source}' (for {target}) that the "
+                    "file does not have",
+                    hint=hint or f"columns in the file: {', '.join(source_cols[:40])}",
+                )
+            out[target] = raw[source]
+            used.add(source)
+        fields = set(self.kind.field_names)
+        by_norm = {_norm(f): f for f in fields}
+        stage_cols = set(self.mapping.stage_columns.values())
+        for col in source_cols:
+            if col in used or col in stage_cols:
+                continue
+            target = by_norm.get(_norm(col))
+            if target and target not in out.columns:
+                out[target] = raw[col]
+                used.add(col)
+        for target, value in self.mapping.constants.items():
+            out[target] = value
+        for target, vmap in self.mapping.values.items():
+            if target in out.columns:
+                out[target] = out[target].map(lambda v, m=vmap: m.get(v, v) if isinstance(
+                    v, str) else v)
+        missing = [
+            f.name for f in self.kind.fields
+            if f.required and f.name not in out.columns
+        ]
+        if self.kind.name == "touches" and "touch_id" not in out.columns:
+            pass
+        if missing:
+            raise MappingError(
+                f"{file}: no column for required field(s) {', '.join(missing)} of "
+                f"{self.kind.name}",
+                hint="rename the columns, or map them with --mapping (columns: {field: column}); "
+                f"columns in the file: {', '.join(source_cols[:40])}",
+            )
+        unused = [c for c in source_cols if c not in used and c not in stage_cols]
+        if self.kind.keeps_properties:
+            fres.properties_columns = unused
+        else:
+            fres.ignored_columns = unused
+        return out
+
+    def _properties(self, raw: pd.DataFrame, data: pd.DataFrame, fres: FileResult) -> pd.Series:
+        cols = fres.properties_columns
+        extra_targets = [c for c in data.columns if c not in self.kind.field_names]
+        if not cols and not extra_targets:
+            return pd.Series([None] * len(raw), index=raw.index, dtype=object)
+        sub = pd.concat([raw[cols], data[extra_targets]], axis=1)
+        records = sub.astype(object).where(sub.notna(), None).to_dict(orient="records")
+        return pd.Series(
+            [json.dumps({k: v for k, v in r.items() if v not in (None, "")}, default=str,
+                        ensure_ascii=False) or None for r in records],
+            index=raw.index,
+            dtype=object,
+        )
+
+    # -- typing and validation ------------------------------------------------------------
+    def _convert(
+        self, field: Any, col: pd.Series | None, index: pd.Index, problems: list[Problem]
+    ) -> pd.Series:
+        dtype = str(field.dtype)
+        if col is None:
+            if dtype.startswith("timestamp"):
+                return pd.Series(pd.NaT, index=index, dtype="datetime64[us, UTC]")
+            if dtype in ("float64", "int64"):
+                return pd.Series(np.nan, index=index, dtype="float64")
+            return pd.Series([None] * len(index), index=index, dtype=object)
+        empty = _is_empty(col)
+        if field.required:
+            for i in col.index[empty]:
+                problems.append(Problem(i, field.name, "", "a value (required)"))
+        if dtype.startswith("timestamp"):
+            return self._parse_timestamps(field.name, col, empty, problems)
+        if dtype == "date":
+            ts = self._parse_timestamps(field.name, col, empty, problems)
+            return ts.dt.tz_convert(self.tz).dt.date.where(ts.notna(), None)
+        if dtype in ("float64", "int64"):
+            return self._parse_numbers(field.name, col, empty, problems, integer=dtype == "int64")
+        text = col.astype(object).where(~empty, None)
+        text = text.map(lambda v: v.strip() if isinstance(v, str) else v)
+        if field.name == "stage":
+            return self._map_stage(text, problems)
+        if field.name == "channel" and self.cfg.channels:
+            cmap = self.cfg.channel_value_map()
+            return text.map(lambda v: cmap.get(v.casefold(), v) if isinstance(v, str) else v)
+        if field.choices:
+            folded = text.map(lambda v: v.casefold() if isinstance(v, str) else v)
+            bad = folded.notna() & ~folded.isin(field.choices)
+            for i in folded.index[bad]:
+                hint = did_you_mean(str(text[i]), field.choices)
+                problems.append(
+                    Problem(i, field.name, str(text[i]),
+                            f"one of {', '.join(field.choices)}" + (f" ({hint})" if hint else ""))
+                )
+            return folded
+        if field.name == "currency":
+            bad = text.notna() & (text.str.upper() != self.cfg.currency)
+            for i in text.index[bad]:
+                problems.append(
+                    Problem(i, "currency", str(text[i]),
+                            f"{self.cfg.currency} (one currency per project)")
+                )
+            return text.str.upper()
+        return text
+
+    def _map_stage(self, text: pd.Series, problems: list[Problem]) -> pd.Series:
+        smap = self.cfg.stage_value_map()
+        mapped = text.map(lambda v: smap.get(v.casefold()) if isinstance(v, str) else None)
+        bad = text.notna() & mapped.isna()
+        known = list(smap)
+        for i in text.index[bad]:
+            hint = did_you_mean(str(text[i]).casefold(), known)
+            problems.append(
+                Problem(
+                    i, "stage", str(text[i]),
+                    "a stage of this project ("
+                    + ", ".join(self.cfg.stage_keys + self.cfg.side_state_keys)
+                    + ")" + (f"; {hint}" if hint else "; add it to source_values in the config"),
+                )
+            )
+        return mapped
+
+    def _parse_timestamps(
+        self,
+        name: str,
+        col: pd.Series,
+        empty: pd.Series,
+        problems: list[Problem],
+        formats: Sequence[str] | None = None,
+    ) -> pd.Series:
+        out = pd.Series(pd.NaT, index=col.index, dtype="datetime64[us, UTC]")
+        if isinstance(col.dtype, pd.DatetimeTZDtype):
+            return col.dt.tz_convert("UTC").astype("datetime64[us, UTC]")
+        if pd.api.types.is_datetime64_dtype(col.dtype):
+            local = col.dt.tz_localize(self.tz, ambiguous="NaT", nonexistent="NaT")
+            out = local.dt.tz_convert("UTC").astype("datetime64[us, UTC]")
+            self._report_bad_ts(name, col, out, ~col.isna(), problems, "a local time that exists")
+            return out
+        text = col.astype(object).where(~empty, None).map(
+            lambda v: v.strip() if isinstance(v, str) else (None if v is None else str(v))
+        )
+        present = text.notna()
+        fmts = list(formats if formats is not None else self.mapping.dates.get(name, []))
+        if fmts:
+            parsed = pd.Series(pd.NaT, index=col.index, dtype="datetime64[us]")
+            aware_parsed = pd.Series(pd.NaT, index=col.index, dtype="datetime64[us, UTC]")
+            todo = present.copy()
+            for fmt in fmts:
+                if not todo.any():
+                    break
+                aware = "%z" in fmt or "%Z" in fmt
+                try:
+                    vals = pd.to_datetime(text[todo], format=fmt, errors="coerce",
+                                          utc=aware)
+                except ValueError:
+                    continue
+                ok = vals.notna()
+                if aware:
+                    aware_parsed.loc[vals.index[ok]] = vals[ok].astype("datetime64[us, UTC]")
+                else:
+                    parsed.loc[vals.index[ok]] = vals[ok].astype("datetime64[us]")
+                todo.loc[vals.index[ok]] = False
+            local = parsed.dt.tz_localize(self.tz, ambiguous="NaT", nonexistent="NaT")
+            out = local.dt.tz_convert("UTC").astype("datetime64[us, UTC]")
+            out = out.where(aware_parsed.isna(), aware_parsed)
+            expected = "a date like " + " or ".join(fmts)
+        else:
+            is_aware = text.str.contains(AWARE_RE, regex=True, na=False)
+            if is_aware.any():
+                vals = pd.to_datetime(text[is_aware], format="ISO8601", errors="coerce", utc=True)
+                out.loc[vals.index] = vals.astype("datetime64[us, UTC]")
+            naive = present & ~is_aware
+            if naive.any():
+                vals = pd.to_datetime(text[naive], format="ISO8601", errors="coerce")
+                local = vals.dt.tz_localize(self.tz, ambiguous="NaT", nonexistent="NaT")
+                out.loc[vals.index] = local.dt.tz_convert("UTC").astype("datetime64[us, UTC]")
+            expected = "an ISO 8601 date/time (YYYY-MM-DD[ HH:MM[:SS]][+HH:MM])"
+        self._report_bad_ts(name, text, out, present, problems, expected)
+        return out
+
+    def _report_bad_ts(
+        self, name: str, text: pd.Series, out: pd.Series, present: pd.Series,
+        problems: list[Problem], expected: str,
+    ) -> None:
+        bad = present & out.isna()
+        years = out.dt.year
+        out_of_range = present & out.notna() & ((years < MIN_YEAR) | (years > MAX_YEAR))
+        for i in text.index[bad]:
+            problems.append(
+                Problem(i, name, str(text[i]),
+                        expected + " (or a local time that exists, not in a DST gap/overlap)")
+            )
+        for i in text.index[out_of_range]:
+            problems.append(
+                Problem(i, name, str(text[i]), f"a date between {MIN_YEAR} and {MAX_YEAR}")
+            )
+        if out_of_range.any():
+            out.loc[out_of_range] = pd.NaT
+
+    def _parse_numbers(
+        self, name: str, col: pd.Series, empty: pd.Series, problems: list[Problem],
+        *, integer: bool,
+    ) -> pd.Series:
+        if pd.api.types.is_numeric_dtype(col.dtype):
+            nums = pd.to_numeric(col, errors="coerce").astype("float64")
+            present = col.notna()
+        else:
+            text = col.astype(object).where(~empty, None).map(
+                lambda v: v.strip() if isinstance(v, str) else v
+            )
+            present = text.notna()
+            cleaned = text
+            if self.mapping.thousands:
+                cleaned = cleaned.str.replace(self.mapping.thousands, "", regex=False)
+            if self.mapping.decimal != ".":
+                cleaned = cleaned.str.replace(self.mapping.decimal, ".", regex=False)
+            nums = pd.to_numeric(cleaned, errors="coerce").astype("float64")
+            col = text
+        bad = present & (nums.isna() | ~np.isfinite(nums.fillna(0)))
+        expected = "a whole number ≥ 0" if integer else "a number (like 1234.56)"
+        if integer:
+            bad |= present & nums.notna() & ((nums % 1 != 0) | (nums < 0))
+        for i in col.index[bad]:
+            problems.append(Problem(i, name, str(col[i]), expected))
+        nums = nums.where(~bad)
+        return nums.astype("Int64") if integer else nums
+
+    def _cross_checks(self, typed: pd.DataFrame, problems: list[Problem]) -> None:
+        k = self.kind.name
+        if k == "deals":
+            closed = typed["status"].isin(["won", "lost"]) & typed["closed_at"].isna()
+            for i in typed.index[closed]:
+                problems.append(Problem(i, "closed_at", "", f"a close date for a "
+                                        f"{typed.at[i, 'status']} deal"))
+        if k == "costs":
+            inverted = (
+                typed["period_start"].notna()
+                & typed["period_end"].notna()
+                & (typed["period_end"].astype(object) < typed["period_start"].astype(object))
+            )
+            for i in typed.index[inverted]:
+                problems.append(Problem(i, "period_end", str(typed.at[i, "period_end"]),
+                                        "a date on or after period_start"))
+        if k == "touches":
+            nobody = typed["lead_id"].isna() & typed["anonymous_id"].isna()
+            for i in typed.index[nobody]:
+                problems.append(Problem(i, "lead_id", "", "a lead_id or an anonymous_id"))
+
+    def _stage_events_from_columns(
+        self, raw: pd.DataFrame, typed: pd.DataFrame, problems: list[Problem], file: str
+    ) -> pd.DataFrame:
+        formats = self.mapping.stage_dates or self.mapping.dates.get("created_at") or None
+        frames = []
+        for stage, column in self.mapping.stage_columns.items():
+            if column not in raw.columns:
+                raise MappingError(
+                    f"{file}: the mapping expects a stage column '{column}' (for {stage})",
+                    hint=did_you_mean(column, [c for c in raw.columns if c != ROW]),
+                )
+            col = raw[column]
+            empty = _is_empty(col)
+            ts = self._parse_timestamps(column, col, empty, problems, formats)
+            has = ts.notna()
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "_index": typed.index[has],
+                        "lead_id": typed.loc[has, "lead_id"].to_numpy(),
+                        "stage": stage,
+                        "entered_at": ts[has].to_numpy(),
+                        "source_stage": column,
+                        "reason": None,
+                        "owner": typed.loc[has, "owner"].to_numpy()
+                        if "owner" in typed.columns else None,
+                        "source": self.mapping.name or Path(file).name,
+                    }
+                )
+            )
+        events = pd.concat(frames, ignore_index=True)
+        events["entered_at"] = pd.to_datetime(events["entered_at"], utc=True).astype(
+            "datetime64[us, UTC]"
+        )
+        events = events[events["lead_id"].notna()]
+        events["row_id"] = stable_ids(events, ["lead_id", "stage", "entered_at"], "se_")
+        return events
+
+    def _row_ids(self, good: pd.DataFrame) -> pd.Series:
+        k = self.kind
+        content = [*k.field_names] + (["properties"] if k.keeps_properties else [])
+        if k.name == "stages":
+            return stable_ids(good, ["lead_id", "stage", "entered_at"], "se_")
+        if k.name == "touches":
+            ids = stable_ids(good, content, "to_")
+            given = good["touch_id"]
+            return ("to_id_" + given.astype(str)).where(given.notna(), ids)
+        return stable_ids(good, content, k.name[:2] + "_")
+
+    # -- dedupe against the store --------------------------------------------------------
+    def _existing_ids(self, good: pd.DataFrame) -> set[str]:
+        import ibis
+
+        if good.empty:
+            return set()
+        table = self.store.table(self.kind.table)
+        if self.store.execute(table.count()) == 0:
+            return set()
+        if self.kind.versioned:
+            from leadledger.ledger.derived import current
+
+            table = current(table, list(self.kind.key))
+        ids = ibis.memtable(pd.DataFrame({"row_id": good["row_id"].unique()}))
+        hits = table.semi_join(ids, "row_id").select("row_id")
+        return set(self.store.execute(hits)["row_id"])
+
+    def _existing_event_ids(self, events: pd.DataFrame) -> set[str]:
+        import ibis
+
+        if events.empty:
+            return set()
+        table = self.store.table("stage_events")
+        ids = ibis.memtable(pd.DataFrame({"row_id": events["row_id"].unique()}))
+        hits = table.semi_join(ids, "row_id").select("row_id")
+        return set(self.store.execute(hits)["row_id"])
+
+    # -- reporting -----------------------------------------------------------------------
+    def _quarantine_frame(
+        self, raw: pd.DataFrame, problems: list[Problem], file: str
+    ) -> pd.DataFrame:
+        if not problems:
+            return pd.DataFrame()
+        by_row: dict[int, list[Problem]] = {}
+        for p in problems:
+            by_row.setdefault(p.index, []).append(p)
+        idx = sorted(by_row)
+        src = raw.loc[idx]
+        meta = pd.DataFrame(
+            {
+                "_file": file,
+                "_row": src[ROW].to_numpy(),
+                "_column": [";".join(p.column for p in by_row[i]) for i in idx],
+                "_value": [";".join(p.value for p in by_row[i]) for i in idx],
+                "_expected": [";".join(p.expected for p in by_row[i]) for i in idx],
+            }
+        )
+        rest = src.drop(columns=[ROW]).reset_index(drop=True).astype(object)
+        return pd.concat([meta, rest], axis=1)
+
+    def _write_report(self, result: ImportResult, quarantine: list[pd.DataFrame]) -> None:
+        stem = Path(result.files[0].file).stem if result.files else "import"
+        folder = self.project_dir / "imports" / f"{result.batch_no:05d}-{self.kind.name}-{stem}"
+        folder.mkdir(parents=True, exist_ok=True)
+        q = [f for f in quarantine if not f.empty]
+        qframe = pd.concat(q, ignore_index=True) if q else pd.DataFrame()
+        if not qframe.empty:
+            result.quarantine_path = folder / "quarantine.csv"
+            qframe.to_csv(result.quarantine_path, index=False)
+            result.sample_rejections = (
+                qframe[["_file", "_row", "_column", "_value", "_expected"]]
+                .head(20)
+                .rename(columns=lambda c: c.lstrip("_"))
+                .astype(object)
+                .where(qframe.head(20)[["_file", "_row", "_column", "_value",
+                                        "_expected"]].notna().to_numpy(), None)
+                .to_dict(orient="records")
+            )
+        result.report_path = folder / "report.json"
+        result.report_path.write_text(
+            json.dumps(result.as_dict(), indent=2, default=str, ensure_ascii=False),
+            encoding="utf-8",
+        )
+
+
+def _is_empty(col: pd.Series) -> pd.Series:
+    if col.dtype == object:
+        return col.isna() | col.map(lambda v: isinstance(v, str) and not v.strip())
+    return col.isna()
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    try:
+        with path.open("rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                h.update(chunk)
+    except OSError as exc:
+        raise ImportFileError(f"{path}: {exc}") from exc
+    return h.hexdigest()
+
+
+def _today() -> dt.date:
+    return dt.datetime.now(dt.UTC).date()

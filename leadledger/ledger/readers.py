@@ -1,0 +1,228 @@
+"""Read CSV (any delimiter, detected encoding), Parquet and JSON Lines into string columns.
+
+Every record keeps its position in the file as ``_row``: the spreadsheet row number (the header
+is row 1, so the first record is row 2; JSON Lines and Parquet count records from 1). Records that
+cannot be split into the header's columns are returned apart, never dropped.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import gzip
+import io
+import json
+from pathlib import Path
+
+import charset_normalizer
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from leadledger.errors import ImportFileError
+
+ROW = "_row"
+CSV_SUFFIXES = (".csv", ".tsv", ".txt", ".csv.gz", ".tsv.gz", ".txt.gz")
+PARQUET_SUFFIXES = (".parquet", ".pq")
+JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json", ".jsonl.gz", ".ndjson.gz")
+
+
+@dataclasses.dataclass
+class BadRecord:
+    row: int | None
+    text: str
+    reason: str
+
+
+@dataclasses.dataclass
+class ReadResult:
+    frame: pd.DataFrame  # all columns str (or typed for Parquet), plus _row
+    bad: list[BadRecord]
+    encoding: str | None = None
+    delimiter: str | None = None
+    format: str = "csv"
+
+    @property
+    def read(self) -> int:
+        return len(self.frame) + len(self.bad)
+
+
+def file_format(path: Path) -> str:
+    name = path.name.lower()
+    if name.endswith(PARQUET_SUFFIXES):
+        return "parquet"
+    if name.endswith(JSONL_SUFFIXES):
+        return "jsonl"
+    if name.endswith(CSV_SUFFIXES):
+        return "csv"
+    raise ImportFileError(
+        f"{path}: unknown file type",
+        hint="use .csv/.tsv/.txt (optionally .gz), .parquet or .jsonl/.ndjson",
+    )
+
+
+def read_file(
+    path: Path, *, delimiter: str | None = None, encoding: str | None = None
+) -> ReadResult:
+    if not path.is_file():
+        raise ImportFileError(f"{path}: no such file")
+    fmt = file_format(path)
+    if fmt == "parquet":
+        return _read_parquet(path)
+    if fmt == "jsonl":
+        return _read_jsonl(path, encoding)
+    return _read_csv(path, delimiter, encoding)
+
+
+def _open_bytes(path: Path) -> bytes:
+    if path.name.lower().endswith(".gz"):
+        with gzip.open(path, "rb") as fh:
+            return fh.read()
+    return path.read_bytes()
+
+
+def detect_encoding(sample: bytes) -> str:
+    if sample.startswith(b"\xef\xbb\xbf"):
+        return "utf-8-sig"
+    if sample.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    try:
+        sample.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError as exc:
+        # a sample may cut a multi-byte character at its end
+        if exc.start >= len(sample) - 3:
+            return "utf-8"
+    best = charset_normalizer.from_bytes(sample).best()
+    return best.encoding if best else "latin-1"
+
+
+def detect_delimiter(text_head: str) -> str:
+    lines = [ln for ln in text_head.splitlines()[:50] if ln.strip()]
+    if not lines:
+        return ","
+    try:
+        return csv.Sniffer().sniff("\n".join(lines), delimiters=",;\t|").delimiter
+    except csv.Error:
+        header = lines[0]
+        counts = {d: header.count(d) for d in ",;\t|"}
+        return max(counts, key=lambda d: counts[d]) if max(counts.values()) else ","
+
+
+def _read_csv(path: Path, delimiter: str | None, encoding: str | None) -> ReadResult:
+    raw = _open_bytes(path)
+    enc = encoding or detect_encoding(raw[: 1 << 20])
+    if enc.replace("_", "-").lower() in ("utf-8", "utf8") and raw.startswith(b"\xef\xbb\xbf"):
+        enc = "utf-8-sig"
+    try:
+        head = raw[: 1 << 16].decode(enc, errors="replace")
+    except LookupError as exc:
+        raise ImportFileError(f"{path}: unknown encoding '{enc}'") from exc
+    delim = delimiter or detect_delimiter(head)
+    if enc.lower() in ("utf-8-sig",):
+        raw = raw[3:]
+        enc = "utf-8"
+    if raw.strip() == b"":
+        raise ImportFileError(f"{path}: the file is empty", hint="a header row is expected")
+    bad: list[BadRecord] = []
+
+    def on_invalid(row: pacsv.InvalidRow) -> str:
+        bad.append(
+            BadRecord(
+                row=None if row.number is None else int(row.number),
+                text=row.text,
+                reason=f"expected {row.expected_columns} fields, found {row.actual_columns}",
+            )
+        )
+        return "skip"
+
+    try:
+        header_reader = pacsv.open_csv(
+            io.BytesIO(raw),
+            read_options=pacsv.ReadOptions(encoding=enc, block_size=1 << 16),
+            parse_options=pacsv.ParseOptions(delimiter=delim, newlines_in_values=True,
+                                             invalid_row_handler=lambda r: "skip"),
+        )
+        names = header_reader.schema.names
+    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+        raise ImportFileError(
+            f"{path}: cannot read as CSV with encoding {enc} and delimiter {delim!r}: {exc}",
+            hint="pass --encoding, or set delimiter/encoding in the mapping",
+        ) from exc
+    dupes = {n for n in names if names.count(n) > 1}
+    if dupes:
+        raise ImportFileError(f"{path}: the header repeats column(s) {', '.join(sorted(dupes))}")
+    try:
+        table = pacsv.read_csv(
+            io.BytesIO(raw),
+            read_options=pacsv.ReadOptions(encoding=enc, use_threads=False, block_size=1 << 24),
+            parse_options=pacsv.ParseOptions(
+                delimiter=delim, newlines_in_values=True, invalid_row_handler=on_invalid
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types={n: pa.string() for n in names},
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+        raise ImportFileError(
+            f"{path}: cannot read as CSV with encoding {enc} and delimiter {delim!r}: {exc}",
+            hint="pass --encoding, or set delimiter/encoding in the mapping",
+        ) from exc
+    frame = table.to_pandas(types_mapper=None)
+    frame = frame.astype(object)
+    # spreadsheet row numbers: header = 1; skipped bad records shift the good ones
+    bad_rows = sorted(b.row for b in bad if b.row is not None)
+    rows = []
+    record = 2
+    bi = 0
+    for _ in range(len(frame)):
+        while bi < len(bad_rows) and bad_rows[bi] <= record:
+            if bad_rows[bi] == record:
+                record += 1
+            bi += 1
+        rows.append(record)
+        record += 1
+    frame[ROW] = rows
+    return ReadResult(frame, bad, enc, delim, "csv")
+
+
+def _read_parquet(path: Path) -> ReadResult:
+    try:
+        table = pq.read_table(path)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise ImportFileError(f"{path}: cannot read as Parquet: {exc}") from exc
+    frame = table.to_pandas()
+    frame[ROW] = range(1, len(frame) + 1)
+    return ReadResult(frame, [], None, None, "parquet")
+
+
+def _read_jsonl(path: Path, encoding: str | None) -> ReadResult:
+    raw = _open_bytes(path)
+    enc = encoding or detect_encoding(raw[: 1 << 20])
+    text = raw.decode(enc, errors="strict")
+    records: list[dict] = []
+    rows: list[int] = []
+    bad: list[BadRecord] = []
+    for n, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            bad.append(BadRecord(n, line, f"invalid JSON: {exc.msg}"))
+            continue
+        if not isinstance(obj, dict):
+            bad.append(BadRecord(n, line, "expected a JSON object per line"))
+            continue
+        records.append(
+            {k: v if v is None or isinstance(v, str) else json.dumps(v) if isinstance(
+                v, (dict, list)) else str(v) for k, v in obj.items()}
+        )
+        rows.append(n)
+    frame = pd.DataFrame.from_records(records) if records else pd.DataFrame()
+    frame = frame.astype(object).where(frame.notna(), "") if len(frame) else frame
+    frame[ROW] = rows
+    return ReadResult(frame, bad, enc, None, "jsonl")

@@ -1,0 +1,189 @@
+"""The ledger's tables: append-only facts, each row with a stable id.
+
+``stage_events`` and ``touches`` are pure facts: a row is identified by its content and an
+identical row is never stored twice. ``leads``, ``deals``, ``costs`` and ``traffic`` are
+*versioned* facts: a row states what a record looked like when imported; the current version of a
+record (its key) is the latest one, derived by a query (``leadledger.ledger.derived``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import ibis
+import ibis.expr.datatypes as dt
+
+from leadledger.config.models import CORE_LEAD_FIELDS, ProjectConfig
+
+TS = dt.Timestamp(timezone="UTC")
+STR = dt.string
+KINDS = ("leads", "stages", "touches", "deals", "costs", "traffic")
+TABLE_OF_KIND = {
+    "leads": "leads",
+    "stages": "stage_events",
+    "touches": "touches",
+    "deals": "deals",
+    "costs": "costs",
+    "traffic": "traffic",
+}
+BOOKKEEPING = {"row_id": STR, "batch_no": dt.int64, "row_no": dt.int64, "imported_at": TS}
+
+
+@dataclasses.dataclass(frozen=True)
+class Field:
+    name: str
+    dtype: dt.DataType
+    required: bool = False
+    #: For enumerations: allowed values (after value mapping).
+    choices: tuple[str, ...] | None = None
+    doc: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class Kind:
+    """An import kind: its fields, its table, and how rows are identified."""
+
+    name: str
+    table: str
+    fields: tuple[Field, ...]
+    #: Fields that identify a record; versioned kinds keep the latest version per key.
+    key: tuple[str, ...]
+    versioned: bool
+    #: Whether unknown columns are kept in a ``properties`` JSON column.
+    keeps_properties: bool = True
+
+    @property
+    def field_names(self) -> list[str]:
+        return [f.name for f in self.fields]
+
+    def field(self, name: str) -> Field:
+        for f in self.fields:
+            if f.name == name:
+                return f
+        raise KeyError(name)
+
+    def schema(self) -> ibis.Schema:
+        cols = {f.name: f.dtype for f in self.fields}
+        if self.keeps_properties:
+            cols["properties"] = STR
+        cols.update(BOOKKEEPING)
+        return ibis.schema(cols)
+
+
+DEAL_STATUSES = ("open", "won", "lost")
+COST_CATEGORIES = ("media", "staff", "technology", "agency", "other")
+
+
+def kinds(cfg: ProjectConfig) -> dict[str, Kind]:
+    """The import kinds for a project (lead attributes come from the config)."""
+    lead_fields = [
+        Field("lead_id", STR, True, doc="the CRM's id of the lead or contact"),
+        Field("created_at", TS, True, doc="when the lead became known (entered the first stage)"),
+        *[Field(name, STR) for name in CORE_LEAD_FIELDS if name not in ("lead_id", "created_at")],
+        *[Field(name, STR, doc="configured attribute") for name in cfg.attributes],
+    ]
+    stage_choices = tuple(cfg.stage_keys + cfg.side_state_keys)
+    return {
+        "leads": Kind("leads", "leads", tuple(lead_fields), ("lead_id",), versioned=True),
+        "stages": Kind(
+            "stages",
+            "stage_events",
+            (
+                Field("lead_id", STR, True),
+                Field("stage", STR, True, choices=stage_choices),
+                Field("entered_at", TS, True),
+                Field("source_stage", STR, doc="the stage name as the source wrote it"),
+                Field("reason", STR, doc="reason code (disqualified, recycled, lost)"),
+                Field("owner", STR),
+                Field("source", STR, doc="where the event came from (file, system)"),
+            ),
+            ("lead_id", "stage", "entered_at"),
+            versioned=False,
+            keeps_properties=False,
+        ),
+        "touches": Kind(
+            "touches",
+            "touches",
+            (
+                Field("touch_id", STR),
+                Field("lead_id", STR),
+                Field("anonymous_id", STR),
+                Field("at", TS, True),
+                Field("channel", STR, True),
+                Field("campaign", STR),
+                Field("kind", STR, doc="visit, form, email_click, ad_click, call, meeting, ..."),
+                Field("page", STR),
+            ),
+            ("touch_id",),
+            versioned=False,
+        ),
+        "deals": Kind(
+            "deals",
+            "deals",
+            (
+                Field("deal_id", STR, True),
+                Field("lead_id", STR),
+                Field("created_at", TS, True),
+                Field("closed_at", TS),
+                Field("status", STR, True, choices=DEAL_STATUSES),
+                Field("amount", dt.float64, True),
+                Field("currency", STR),
+                Field("name", STR),
+                Field("owner", STR),
+                Field("stage", STR, doc="the CRM's deal stage, as written"),
+            ),
+            ("deal_id",),
+            versioned=True,
+        ),
+        "costs": Kind(
+            "costs",
+            "costs",
+            (
+                Field("cost_id", STR, doc="optional id; else the key below identifies a cost"),
+                Field("period_start", dt.date, True),
+                Field("period_end", dt.date, True),
+                Field("channel", STR),
+                Field("campaign", STR),
+                Field("category", STR, True, choices=COST_CATEGORIES),
+                Field("amount", dt.float64, True),
+                Field("currency", STR),
+                Field("description", STR),
+            ),
+            ("cost_id", "period_start", "period_end", "channel", "campaign", "category",
+             "description"),
+            versioned=True,
+            keeps_properties=False,
+        ),
+        "traffic": Kind(
+            "traffic",
+            "traffic",
+            (
+                Field("day", dt.date, True),
+                Field("channel", STR),
+                Field("landing_page", STR),
+                Field("campaign", STR),
+                Field("visits", dt.int64, True),
+                Field("unique_visitors", dt.int64),
+            ),
+            ("day", "channel", "landing_page", "campaign"),
+            versioned=True,
+            keeps_properties=False,
+        ),
+    }
+
+
+IMPORTS_SCHEMA = ibis.schema(
+    {
+        "batch_no": dt.int64,
+        "batch_id": STR,
+        "kind": STR,
+        "file": STR,
+        "sha256": STR,
+        "read": dt.int64,
+        "accepted": dt.int64,
+        "rejected": dt.int64,
+        "skipped": dt.int64,
+        "started_at": TS,
+        "finished_at": TS,
+    }
+)

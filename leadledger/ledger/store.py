@@ -1,0 +1,195 @@
+"""The store: an Ibis connection holding the ledger tables.
+
+Metrics never see this module: they take Ibis tables and return expressions. The store creates
+the tables, appends rows inside one transaction, and hands out tables. Writes go through the
+engine's own driver (DuckDB's Arrow scan, PostgreSQL's COPY) because Ibis has no portable
+transaction; reads are Ibis everywhere.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import ibis
+import pandas as pd
+import pyarrow as pa
+
+from leadledger.config.models import ProjectConfig
+from leadledger.errors import EngineError
+from leadledger.ledger.schema import IMPORTS_SCHEMA, Kind, kinds
+
+POSTGRES_PREFIXES = ("postgres://", "postgresql://")
+
+
+def _duckdb_path(url: str, project_dir: Path) -> Path:
+    raw = url.removeprefix("duckdb://")
+    # duckdb:///leadledger.duckdb → relative to the project; duckdb:////abs/path → absolute
+    if raw.startswith("//"):
+        return Path(raw[1:])
+    raw = raw.removeprefix("/")
+    p = Path(raw)
+    return p if p.is_absolute() else project_dir / p
+
+
+class Store:
+    """The ledger on one engine."""
+
+    def __init__(self, con: Any, cfg: ProjectConfig, dialect: str) -> None:
+        self.con = con
+        self.cfg = cfg
+        self.dialect = dialect  # "duckdb" or "postgres"
+        self.kinds: dict[str, Kind] = kinds(cfg)
+        self._in_tx = False
+
+    # -- opening ------------------------------------------------------------------------
+    @classmethod
+    def open(cls, cfg: ProjectConfig, project_dir: Path, *, create: bool = True) -> Store:
+        url = cfg.engine
+        try:
+            if url.startswith(POSTGRES_PREFIXES):
+                con = ibis.connect(url)
+                dialect = "postgres"
+            else:
+                path = _duckdb_path(url, project_dir)
+                if not create and not path.exists():
+                    raise EngineError(
+                        f"the ledger file {path} does not exist",
+                        hint="run 'leadledger init' or import data first",
+                    )
+                path.parent.mkdir(parents=True, exist_ok=True)
+                con = ibis.duckdb.connect(str(path))
+                dialect = "duckdb"
+        except EngineError:
+            raise
+        except Exception as exc:  # the driver's own errors vary by engine
+            raise EngineError(
+                f"cannot open the engine {url}: {exc}",
+                hint="check 'engine' in leadledger.yaml",
+            ) from exc
+        store = cls(con, cfg, dialect)
+        store.set_timezone(cfg.timezone)
+        if create:
+            store.ensure_tables()
+        return store
+
+    def set_timezone(self, tz: str) -> None:
+        """Reports are in the project's time zone: casting a UTC timestamp to a plain timestamp
+        gives local wall time on both engines once the session time zone is set."""
+        if self.dialect == "duckdb":
+            self.con.con.execute(f"SET TimeZone = '{tz}'")
+        else:
+            with self.con.con.cursor() as cur:
+                cur.execute("SELECT set_config('TimeZone', %s, false)", (tz,))
+            self.con.con.commit()
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.con.disconnect()
+
+    # -- tables -------------------------------------------------------------------------
+    def ensure_tables(self) -> None:
+        existing = set(self.con.list_tables())
+        wanted = {k.table: k.schema() for k in self.kinds.values()}
+        wanted["imports"] = IMPORTS_SCHEMA
+        for name, schema in wanted.items():
+            if name not in existing:
+                self.con.create_table(name, schema=schema)
+            else:
+                have = self.con.table(name).schema()
+                for col, dtype in schema.items():
+                    if col not in have:  # a newly configured lead attribute
+                        self._execute(
+                            f'ALTER TABLE "{name}" ADD COLUMN "{col}" {self._sql_type(dtype)}'
+                        )
+
+    def _sql_type(self, dtype: Any) -> str:
+        return dtype.to_sqlglot().sql(dialect=self.dialect) if hasattr(dtype, "to_sqlglot") else (
+            "TEXT" if self.dialect == "postgres" else "VARCHAR"
+        )
+
+    def table(self, name: str) -> ibis.Table:
+        return self.con.table(name)
+
+    def tables(self) -> dict[str, ibis.Table]:
+        names = [k.table for k in self.kinds.values()]
+        return {n: self.con.table(n) for n in names}
+
+    def execute(self, expr: ibis.Expr, **kw: Any) -> Any:
+        return self.con.execute(expr, **kw)
+
+    # -- writing ------------------------------------------------------------------------
+    def _execute(self, sql: str) -> None:
+        if self.dialect == "duckdb":
+            self.con.con.execute(sql)
+        else:
+            with self.con.con.cursor() as cur:
+                cur.execute(sql)
+            if not self._in_tx:
+                self.con.con.commit()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """All writes inside commit together or not at all."""
+        if self.dialect == "duckdb":
+            self.con.con.execute("BEGIN TRANSACTION")
+        self._in_tx = True
+        try:
+            yield
+        except BaseException:
+            self._in_tx = False
+            if self.dialect == "duckdb":
+                self.con.con.execute("ROLLBACK")
+            else:
+                self.con.con.rollback()
+            raise
+        self._in_tx = False
+        if self.dialect == "duckdb":
+            self.con.con.execute("COMMIT")
+        else:
+            self.con.con.commit()
+
+    def append(self, table: str, frame: pd.DataFrame) -> int:
+        """Append rows (columns in the table's order; missing ones are NULL)."""
+        if frame.empty:
+            return 0
+        schema = self.con.table(table).schema()
+        cols = [c for c in schema.names if c in frame.columns]
+        frame = frame[cols]
+        if self.dialect == "duckdb":
+            arrow = pa.Table.from_pandas(frame, preserve_index=False)
+            name = "_leadledger_append"
+            self.con.con.register(name, arrow)
+            try:
+                col_sql = ", ".join(f'"{c}"' for c in cols)
+                self.con.con.execute(
+                    f'INSERT INTO "{table}" ({col_sql}) SELECT {col_sql} FROM {name}'
+                )
+            finally:
+                self.con.con.unregister(name)
+        else:
+            self._copy_postgres(table, frame, cols)
+        return len(frame)
+
+    def _copy_postgres(self, table: str, frame: pd.DataFrame, cols: list[str]) -> None:
+        buf = io.StringIO()
+        out = frame.copy()
+        for c in out.columns:
+            if isinstance(out[c].dtype, pd.DatetimeTZDtype):
+                out[c] = out[c].dt.strftime("%Y-%m-%d %H:%M:%S.%f+00")
+        out.to_csv(buf, index=False, header=False, na_rep="\\N")
+        col_sql = ", ".join(f'"{c}"' for c in cols)
+        with self.con.con.cursor() as cur, cur.copy(
+            f"COPY \"{table}\" ({col_sql}) FROM STDIN WITH (FORMAT csv, NULL '\\N')"
+        ) as copy:
+            copy.write(buf.getvalue())
+        if not self._in_tx:
+            self.con.con.commit()
+
+    def next_batch_no(self) -> int:
+        t = self.con.table("imports")
+        value = self.con.execute(t.batch_no.max())
+        return 1 if value is None or pd.isna(value) else int(value) + 1

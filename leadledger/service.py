@@ -1,0 +1,99 @@
+"""The one façade every surface calls: a project folder, its config, and its store."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from leadledger.config import CONFIG_NAME, default_config_text, find_project_dir, load_config
+from leadledger.config.models import ProjectConfig
+from leadledger.errors import ProjectNotFound
+from leadledger.ledger.importer import Importer, ImportResult, Progress
+from leadledger.ledger.mapping import load_mapping
+from leadledger.ledger.store import Store
+from leadledger.report import Report
+from leadledger.workdays import WorkCalendar
+
+
+def init_project(folder: Path, *, config_text: str | None = None, force: bool = False) -> Path:
+    """Write ``folder/leadledger.yaml`` (commented defaults) and create the embedded store."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / CONFIG_NAME
+    if path.exists() and not force:
+        raise ProjectNotFound(
+            f"{path} already exists", hint="pass --force to overwrite it, or pick another folder"
+        )
+    path.write_text(config_text or default_config_text(), encoding="utf-8")
+    ws = Workspace(folder)
+    ws.store  # creates the tables  # noqa: B018
+    ws.close()
+    return path
+
+
+class Workspace:
+    """A project: config + connection. Metrics are bound to the store here and run."""
+
+    def __init__(self, project_dir: Path | None = None, *, config: ProjectConfig | None = None):
+        self.project_dir = (
+            Path(project_dir).resolve() if project_dir else find_project_dir()
+        )
+        if config is None and not (self.project_dir / CONFIG_NAME).is_file():
+            raise ProjectNotFound(
+                f"{self.project_dir} holds no {CONFIG_NAME}",
+                hint="run 'leadledger init DIR' first, or pass --project DIR",
+            )
+        self.cfg = config or load_config(self.project_dir / CONFIG_NAME)
+
+    @cached_property
+    def store(self) -> Store:
+        return Store.open(self.cfg, self.project_dir)
+
+    @cached_property
+    def calendar(self) -> WorkCalendar:
+        return WorkCalendar(self.cfg.calendar)
+
+    def close(self) -> None:
+        if "store" in self.__dict__:
+            self.store.close()
+            del self.__dict__["store"]
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- imports ------------------------------------------------------------------------
+    def import_files(
+        self,
+        kind: str,
+        files: Sequence[Path],
+        *,
+        mapping: Path | None = None,
+        preset: str | None = None,
+        encoding: str | None = None,
+        progress: Progress | None = None,
+    ) -> ImportResult:
+        m = load_mapping(mapping, preset) if (mapping or preset) else None
+        importer = Importer(self.store, self.project_dir, kind, m, encoding=encoding,
+                            progress=progress)
+        return importer.run([Path(f) for f in files])
+
+    # -- reports ------------------------------------------------------------------------
+    def today(self) -> dt.date:
+        import zoneinfo
+
+        return dt.datetime.now(zoneinfo.ZoneInfo(self.cfg.timezone)).date()
+
+    def report(self, name: str, **params: Any) -> Report:
+        from leadledger.reports import run_report
+
+        return run_report(self, name, **params)
+
+    def check(self, **params: Any) -> Report:
+        from leadledger.ledger.checks import run_checks
+
+        return run_checks(self, **params)
