@@ -24,6 +24,8 @@ class Report:
     frame: pd.DataFrame
     notes: list[str] = dataclasses.field(default_factory=list)
     title: str | None = None
+    #: The columns a terminal table shows (JSON and CSV always carry every column).
+    table_columns: list[str] | None = None
 
     @property
     def columns(self) -> list[str]:

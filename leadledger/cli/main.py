@@ -1,0 +1,374 @@
+"""The ``leadledger`` command line."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from leadledger import __version__
+from leadledger.cli.output import FORMATS, print_report
+from leadledger.errors import InvalidArgument, LeadledgerError, RejectedRows
+
+app = typer.Typer(
+    name="leadledger",
+    help="Qualify leads, follow every lead through the funnel, and prove the return on "
+    "marketing spend.\n\nExample: leadledger demo",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+report_app = typer.Typer(
+    help="Funnel reports.\n\nExample: leadledger report stages --period month --by channel",
+    no_args_is_help=True,
+)
+app.add_typer(report_app, name="report")
+
+err = Console(stderr=True)
+out = Console()
+
+ProjectOpt = Annotated[
+    Path | None,
+    typer.Option("--project", "-p", help="Project folder (default: the nearest folder upward "
+                 "holding leadledger.yaml).", show_default=False),
+]
+FormatOpt = Annotated[str, typer.Option("--format", "-f", help="table, json or csv.")]
+FromOpt = Annotated[str | None, typer.Option("--from", help="First day (YYYY-MM-DD), project "
+                                             "time zone.", show_default=False)]
+ToOpt = Annotated[str | None, typer.Option("--to", help="Last day (YYYY-MM-DD), inclusive.",
+                                           show_default=False)]
+PeriodOpt = Annotated[str, typer.Option("--period", help="day, week, month, quarter or year.")]
+ByOpt = Annotated[str | None, typer.Option("--by", help="Break down by FIELD[,FIELD]: any lead "
+                                           "attribute, channel, campaign, first_touch_channel.",
+                                           show_default=False)]
+
+
+def _workspace(project: Path | None) -> Any:
+    from leadledger.service import Workspace
+
+    return Workspace(project)
+
+
+def _check_format(fmt: str) -> str:
+    if fmt not in FORMATS:
+        raise InvalidArgument(f"--format '{fmt}' is not one of {', '.join(FORMATS)}")
+    return fmt
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"leadledger {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version.")] = False,
+) -> None:
+    """leadledger: your lead funnel, on your own data and engine."""
+
+
+# -- project -----------------------------------------------------------------------------------
+@app.command()
+def init(
+    directory: Annotated[Path, typer.Argument(help="Project folder to create.")] = Path("."),
+    force: Annotated[bool, typer.Option(help="Overwrite an existing leadledger.yaml.")] = False,
+) -> None:
+    """Create a project: leadledger.yaml with commented defaults and the embedded DuckDB store.
+
+    Example: leadledger init acme && cd acme && leadledger validate
+    """
+    from leadledger.service import init_project
+
+    path = init_project(directory, force=force)
+    out.print(f"created {path} and the ledger in {path.parent}")
+    out.print("next: edit leadledger.yaml, then 'leadledger validate' and 'leadledger import'")
+
+
+@app.command()
+def validate(project: ProjectOpt = None, fmt: FormatOpt = "table") -> None:
+    """Check leadledger.yaml and report every problem at once (exit 1 on errors).
+
+    Example: leadledger validate --project acme
+    """
+    from leadledger.config import CONFIG_NAME, find_project_dir, validate_config
+
+    _check_format(fmt)
+    folder = Path(project) if project else find_project_dir()
+    cfg, issues = validate_config(folder / CONFIG_NAME)
+    errors = [i for i in issues if i.severity == "error"]
+    if fmt == "json":
+        sys.stdout.write(json.dumps({"valid": not errors,
+                                     "issues": [i.as_dict() for i in issues]}, indent=2) + "\n")
+    else:
+        for issue in issues:
+            (err if issue.severity == "error" else out).print(issue.render(), markup=False,
+                                                              highlight=False)
+        if not errors:
+            out.print(f"{folder / CONFIG_NAME}: valid"
+                      + (f" ({len(issues)} warning(s))" if issues else ""))
+        else:
+            err.print(f"{len(errors)} error(s)")
+    if errors:
+        raise typer.Exit(1)
+
+
+# -- import ------------------------------------------------------------------------------------
+@app.command("import")
+def import_(
+    kind: Annotated[str, typer.Argument(help="leads, stages, touches, deals, costs or traffic.")],
+    files: Annotated[list[Path], typer.Argument(help="CSV, Parquet or JSON Lines files.")],
+    mapping: Annotated[Path | None, typer.Option("--mapping", "-m", help="Mapping YAML.",
+                                                 show_default=False)] = None,
+    preset: Annotated[str | None, typer.Option(help="hubspot-contacts or salesforce-leads.",
+                                               show_default=False)] = None,
+    encoding: Annotated[str | None, typer.Option(help="File encoding (default: detected).",
+                                                 show_default=False)] = None,
+    allow_rejects: Annotated[bool, typer.Option("--allow-rejects", help="Exit 0 even when rows "
+                                                "were rejected (they are quarantined).")] = False,
+    project: ProjectOpt = None,
+    fmt: FormatOpt = "table",
+) -> None:
+    """Import files into the ledger. Rejected rows go to a quarantine CSV beside the import
+    report; re-importing the same file changes nothing.
+
+    Example: leadledger import leads contacts.csv --preset hubspot-contacts
+    """
+    _check_format(fmt)
+    big = sum(f.stat().st_size for f in files if f.is_file()) > 4 * 1024 * 1024
+    with _workspace(project) as ws:
+        if big and fmt == "table":
+            with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
+                          console=err, transient=True) as bar:
+                task = bar.add_task("importing", total=4)
+
+                def progress(step: str, done: int, total: int) -> None:
+                    bar.update(task, description=step, completed=done, total=total)
+
+                result = ws.import_files(kind, files, mapping=mapping, preset=preset,
+                                         encoding=encoding, progress=progress)
+        else:
+            result = ws.import_files(kind, files, mapping=mapping, preset=preset,
+                                     encoding=encoding)
+    data = result.as_dict()
+    if fmt == "json":
+        sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+    elif fmt == "csv":
+        sys.stdout.write("file,read,accepted,rejected,skipped\n")
+        for f in result.files:
+            sys.stdout.write(f"{f.file},{f.read},{f.accepted},{f.rejected},{f.skipped}\n")
+    else:
+        out.print(
+            f"{kind}: read {result.read:,} · accepted {result.accepted:,} · rejected "
+            f"{result.rejected:,} · skipped (already in the ledger) {result.skipped:,}"
+        )
+        if data["stage_events_new"] or data["stage_events_skipped"]:
+            out.print(f"stage events from stage columns: new {data['stage_events_new']:,} · "
+                      f"skipped {data['stage_events_skipped']:,}")
+        for f in result.files:
+            if f.ignored_columns:
+                out.print(f"[yellow]{f.file}: columns not imported: "
+                          f"{', '.join(f.ignored_columns)}[/yellow]")
+        for rej in result.sample_rejections[:5]:
+            err.print(f"  {rej['file']} row {rej['row']} column {rej['column'] or '-'}: "
+                      f"got {rej['value']!r}, expected {rej['expected']}", markup=False)
+        out.print(f"report: {result.report_path}")
+    if result.rejected and not allow_rejects:
+        raise RejectedRows(
+            f"{result.rejected:,} row(s) rejected and quarantined in {result.quarantine_path}",
+            hint="fix them and import again, or pass --allow-rejects to accept the rest "
+            "(the accepted rows are already imported)",
+        )
+
+
+@app.command()
+def check(project: ProjectOpt = None, fmt: FormatOpt = "table",
+          limit: Annotated[int, typer.Option(help="Rows listed per check.")] = 20) -> None:
+    """List data anomalies: stages before the lead existed, stages moving backwards, deals won
+    before first contact, duplicate identities, unknown channels and more.
+
+    Example: leadledger check --format json
+    """
+    _check_format(fmt)
+    with _workspace(project) as ws:
+        print_report(ws.check(limit=limit), fmt)
+
+
+# -- reports -----------------------------------------------------------------------------------
+def _run_report(project: Path | None, fmt: str, name: str, **params: Any) -> None:
+    _check_format(fmt)
+    with _workspace(project) as ws:
+        print_report(ws.report(name, **params), fmt)
+
+
+@report_app.command("stages")
+def report_stages(project: ProjectOpt = None, fmt: FormatOpt = "table", start: FromOpt = None,
+                  end: ToOpt = None, period: PeriodOpt = "month", by: ByOpt = None) -> None:
+    """Leads entering each stage per period, per working day, change vs the previous period,
+    and the pace needed to match it.
+
+    Example: leadledger report stages --period month --from 2025-01-01 --by channel
+    """
+    _run_report(project, fmt, "stages", start=start, end=end, period=period, by=by)
+
+
+@report_app.command("conversion")
+def report_conversion(
+    from_stage: Annotated[str, typer.Option("--from-stage", help="Cohort stage S (or visitor).")
+                          ] = "lead",
+    to_stage: Annotated[str, typer.Option("--to-stage", help="Target stage T.")] = "customer",
+    window: Annotated[str | None, typer.Option(help="Conversion window, e.g. 90d, 12w.",
+                                               show_default=False)] = None,
+    ordered: Annotated[bool, typer.Option("--ordered", help="Count T only when reached after "
+                                          "S.")] = False,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Count conversions up to this "
+                                              "time (default now).", show_default=False)] = None,
+    project: ProjectOpt = None, fmt: FormatOpt = "table", start: FromOpt = None,
+    end: ToOpt = None, period: PeriodOpt = "month", by: ByOpt = None,
+) -> None:
+    """Cohort conversion S → T, cumulative conversion from the first stage, flow ratio.
+
+    Example: leadledger report conversion --from-stage mql --to-stage sql --window 90d --by channel
+    """
+    _run_report(project, fmt, "conversion", from_stage=from_stage, to_stage=to_stage,
+                start=start, end=end, period=period, by=by, window=window, ordered=ordered,
+                as_of=as_of)
+
+
+@report_app.command("velocity")
+def report_velocity(
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Age open leads up to this time.",
+                                              show_default=False)] = None,
+    period: Annotated[str | None, typer.Option("--period", help="Group by period of entering "
+                                               "the stage.", show_default=False)] = None,
+    project: ProjectOpt = None, fmt: FormatOpt = "table", start: FromOpt = None,
+    end: ToOpt = None, by: ByOpt = None,
+) -> None:
+    """Time in stage (median, mean, p90 days) of leads that left it; age of those still in it.
+
+    Example: leadledger report velocity --by persona
+    """
+    _run_report(project, fmt, "velocity", start=start, end=end, period=period, by=by,
+                as_of=as_of)
+
+
+@report_app.command("acceptance")
+def report_acceptance(project: ProjectOpt = None, fmt: FormatOpt = "table",
+                      start: FromOpt = None, end: ToOpt = None, period: PeriodOpt = "month",
+                      by: ByOpt = None) -> None:
+    """MQL acceptance rate by sales and SQL quality; --by reason lists rejections by reason.
+
+    Example: leadledger report acceptance --period quarter --by reason
+    """
+    _run_report(project, fmt, "acceptance", start=start, end=end, period=period, by=by)
+
+
+@report_app.command("sourced")
+def report_sourced(project: ProjectOpt = None, fmt: FormatOpt = "table", start: FromOpt = None,
+                   end: ToOpt = None, period: PeriodOpt = "quarter", by: ByOpt = None) -> None:
+    """Marketing-sourced share of new customers against the 20–40 % / 40–80 % bands.
+
+    Example: leadledger report sourced --period quarter
+    """
+    _run_report(project, fmt, "sourced", start=start, end=end, period=period, by=by)
+
+
+# -- synthetic data ------------------------------------------------------------------------------
+@app.command()
+def generate(
+    directory: Annotated[Path, typer.Argument(help="Folder for the generated files.")],
+    leads: Annotated[int, typer.Option(help="Number of leads.")] = 5000,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same data).")] = 7,
+    fmt: Annotated[str, typer.Option("--file-format", help="csv or parquet.")] = "csv",
+    import_: Annotated[bool, typer.Option("--import/--no-import", help="Also create a project "
+                                          "in DIR and import the files.")] = False,
+) -> None:
+    """Make a realistic synthetic company: leads, stages, touches, deals, costs, traffic.
+
+    Example: leadledger generate acme-data --leads 20000 --seed 1 --import
+    """
+    from leadledger.demo import build_project
+    from leadledger.synthetic import generate_company, write_company
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
+                  console=err, transient=True) as bar:
+        task = bar.add_task("generating", total=None)
+        company = generate_company(leads=leads, seed=seed)
+        paths = write_company(company, directory, fmt)
+        bar.update(task, description="written")
+        if import_:
+            bar.update(task, description="importing")
+            build_project(directory, company=company, files=paths)
+    for kind, path in paths.items():
+        out.print(f"{kind}: {path}")
+
+
+@app.command()
+def demo(
+    directory: Annotated[Path, typer.Argument(help="Folder for the demo project.")] = Path(
+        "demo"),
+    leads: Annotated[int, typer.Option(help="Number of synthetic leads.")] = 20000,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
+    fmt: FormatOpt = "table",
+) -> None:
+    """Build a demo project from a synthetic company and print a funnel summary.
+
+    Example: leadledger demo ./demo --leads 20000
+    """
+    from leadledger.demo import run_demo
+
+    _check_format(fmt)
+    with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
+                  console=err, transient=True) as bar:
+        task = bar.add_task("building the demo", total=None)
+        reports = run_demo(directory, leads=leads, seed=seed,
+                           progress=lambda msg: bar.update(task, description=msg))
+    if fmt == "json":
+        sys.stdout.write(json.dumps([r.as_dict() for r in reports], indent=2) + "\n")
+        return
+    for r in reports:
+        if fmt == "csv":
+            sys.stdout.write(f"# {r.name}\n")
+        print_report(r, fmt)
+        if fmt == "table":
+            out.print()
+    if fmt == "table":
+        out.print(f"demo project: {directory.resolve()}  (try: leadledger report stages "
+                  f"--project {directory} --by channel)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: user mistakes print one line and a hint, never a traceback."""
+    try:
+        app(args=argv, standalone_mode=False)
+    except LeadledgerError as exc:
+        err.print(f"[bold red]error[/bold red] {escape('[' + exc.code + ']')}: "
+                  f"{escape(exc.message)}", highlight=False)
+        if exc.hint:
+            err.print(f"hint: {escape(exc.hint)}", highlight=False)
+        return exc.exit_code
+    except typer.Exit as exc:
+        return exc.exit_code
+    except typer.Abort:
+        err.print("aborted")
+        return 130
+    except Exception as exc:  # click usage errors and the like
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            return exc.exit_code
+        raise
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

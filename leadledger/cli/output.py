@@ -1,0 +1,67 @@
+"""Rendering reports for the terminal (table), and as JSON or CSV."""
+
+from __future__ import annotations
+
+import math
+import sys
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from leadledger.report import Report, plain
+
+FORMATS = ("table", "json", "csv")
+PERCENT_SUFFIXES = ("rate", "ratio", "share", "quality", "change_per_working_day", "band_low",
+                    "band_high")
+
+
+def is_percent(column: str) -> bool:
+    return column.endswith(PERCENT_SUFFIXES)
+
+
+def display(value: Any, column: str) -> str:
+    """Round for display only."""
+    value = plain(value)
+    if value is None:
+        return "–"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "–"
+        if is_percent(column):
+            sign = "+" if column.startswith("change") and value > 0 else ""
+            return f"{sign}{value * 100:.1f} %"
+        if value.is_integer() and abs(value) < 1e15 and not column.endswith(("days", "day")):
+            return f"{int(value):,}"
+        return f"{value:,.2f}"
+    return str(value)
+
+
+def print_report(report: Report, fmt: str, console: Console | None = None) -> None:
+    if fmt == "json":
+        sys.stdout.write(report.to_json() + "\n")
+        return
+    if fmt == "csv":
+        sys.stdout.write(report.to_csv())
+        return
+    console = console or Console()
+    table = Table(title=report.title or report.name, title_justify="left", show_lines=False,
+                  header_style="bold")
+    columns = [c for c in (report.table_columns or report.columns) if c in report.columns]
+    for col in columns:
+        numeric = report.frame[col].dtype.kind in "iuf"
+        table.add_column(col, justify="right" if numeric else "left", overflow="fold")
+    for rec in report.frame.to_dict(orient="records"):
+        table.add_row(*[display(rec[c], c) for c in columns])
+    console.print(table)
+    hidden = [c for c in report.columns if c not in columns]
+    if hidden:
+        console.print(f"[dim]· more columns with --format json or csv: {', '.join(hidden)}[/dim]")
+    if report.frame.empty:
+        console.print("[dim]no rows[/dim]")
+    for note in report.notes:
+        console.print(f"[dim]· {note}[/dim]")

@@ -1,0 +1,61 @@
+"""The demo: a synthetic company imported into a fresh project, and a funnel summary."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+from leadledger.config import CONFIG_NAME
+from leadledger.errors import InvalidArgument
+from leadledger.report import Report
+from leadledger.service import Workspace, init_project
+
+IMPORT_ORDER = ("leads", "stages", "touches", "deals", "costs", "traffic")
+
+
+def build_project(folder: Path, *, company: object, files: dict[str, Path],
+                  progress: Callable[[str], None] | None = None) -> Workspace:
+    """Create (or replace) the project in ``folder`` and import the generated files."""
+    say = progress or (lambda msg: None)
+    config_text = company.config_text  # type: ignore[attr-defined]
+    for leftover in folder.glob("leadledger.duckdb*"):
+        leftover.unlink()
+    if (folder / "imports").exists():
+        shutil.rmtree(folder / "imports")
+    init_project(folder, config_text=config_text, force=True)
+    ws = Workspace(folder)
+    for kind in IMPORT_ORDER:
+        if kind in files:
+            say(f"importing {kind}")
+            ws.import_files(kind, [files[kind]])
+    return ws
+
+
+def run_demo(folder: Path, *, leads: int = 20000, seed: int = 7,
+             progress: Callable[[str], None] | None = None) -> list[Report]:
+    """Build the demo project and return the summary reports."""
+    from leadledger.synthetic import generate_company, write_company
+
+    say = progress or (lambda msg: None)
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    if (folder / CONFIG_NAME).exists() and not (folder / "leads.csv").exists():
+        raise InvalidArgument(f"{folder} holds a project that is not a demo",
+                              hint="pick another folder for the demo")
+    say("generating a synthetic company")
+    company = generate_company(leads=leads, seed=seed)
+    files = write_company(company, folder, "csv")
+    ws = build_project(folder, company=company, files=files, progress=say)
+    say("computing reports")
+    with ws:
+        last = ws.report("stages", period="month").params["to"]
+        quarter_from = last.replace(month=1, day=1)
+        return [
+            ws.report("stages", period="quarter", start=quarter_from, end=last),
+            ws.report("conversion", from_stage="lead", to_stage="customer", period="quarter",
+                      start=quarter_from, end=last, by="channel"),
+            ws.report("velocity", start=quarter_from, end=last),
+            ws.report("acceptance", period="quarter", start=quarter_from, end=last),
+            ws.report("sourced", period="quarter", start=quarter_from, end=last),
+        ]

@@ -1,0 +1,113 @@
+"""Stage entries per period and per working day.
+
+A metric is a function from Ibis tables (+ settings) to an Ibis expression; it never holds a
+connection. Working days come in as a small table of periods built from the project calendar.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import ibis
+import ibis.expr.types as ir
+
+from leadledger.config.models import ProjectConfig
+from leadledger.ledger.derived import Tables, journeys, local_date, period_of, reached_col
+
+
+def stage_reached_long(
+    j: ir.Table, cfg: ProjectConfig, fields: Sequence[str] = (), stages: Sequence[str] = ()
+) -> ir.Table:
+    """One row per (lead, stage reached): lead_id, fields…, stage, at."""
+    stages = list(stages or cfg.stage_keys)
+    cols = {reached_col(s): s for s in stages}
+    narrow = j.select("lead_id", *fields, *cols)
+    long = narrow.pivot_longer(
+        list(cols), names_to="stage", values_to="at",
+        names_transform=lambda name: name.replace("_reached_at", ""),
+    )
+    return long.filter(long.at.notnull())
+
+
+def entries_by_period(
+    tables: Tables,
+    cfg: ProjectConfig,
+    *,
+    period: str,
+    start: ibis.Value | object,
+    end: ibis.Value | object,
+    fields: Sequence[str] = (),
+    stages: Sequence[str] = (),
+) -> ir.Table:
+    """Leads entering each stage per period (local time), in [start, end] (local dates).
+
+    "Entering" is the first entry; when the project counts skipped stages as reached, a lead that
+    skipped a stage enters it when it first entered a later one.
+    Columns: period, stage, fields…, entered.
+    """
+    j = journeys(tables, cfg, fields=fields)
+    long = stage_reached_long(j, cfg, fields, stages)
+    day = local_date(long.at)
+    long = long.filter((day >= start) & (day <= end))
+    long = long.mutate(period=period_of(long.at, period))
+    return long.group_by(["period", "stage", *fields]).agg(entered=long.lead_id.nunique())
+
+
+def stages_per_working_day(
+    counts: ir.Table,
+    periods: ir.Table,
+    stage_order: ir.Table,
+    fields: Sequence[str] = (),
+) -> ir.Table:
+    """Complete the grid periods × stages (× groups), add working days and the pace columns.
+
+    ``periods``: period, working_days, working_days_elapsed, working_days_left.
+    ``stage_order``: stage, stage_rank.
+    Columns: period, stage, fields…, entered, working_days, working_days_elapsed,
+    per_working_day, prev_entered, prev_per_working_day, change_per_working_day,
+    needed_per_working_day, needed_per_remaining_working_day.
+    """
+    grid = periods.cross_join(stage_order)
+    if fields:
+        groups = counts.select(*fields).distinct()
+        grid = grid.cross_join(groups)
+    keys = ["period", "stage", *fields]
+    joined = grid.left_join(counts, keys)
+    joined = joined.select(
+        *[grid[c] for c in grid.columns],
+        entered=joined.entered.fill_null(0),
+    )
+    w = ibis.window(group_by=[joined.stage, *[joined[f] for f in fields]],
+                    order_by=joined.period)
+    prev_entered = joined.entered.lag().over(w)
+    prev_wd = joined.working_days.lag().over(w)
+    t = joined.mutate(prev_entered=prev_entered, prev_working_days=prev_wd)
+    pace_days = t.working_days_elapsed
+    per_wd = ibis.cases((pace_days > 0, t.entered / pace_days.cast("float64")), else_=None)
+    prev_per_wd = ibis.cases(
+        (t.prev_working_days > 0, t.prev_entered / t.prev_working_days.cast("float64")),
+        else_=None,
+    )
+    t = t.mutate(per_working_day=per_wd, prev_per_working_day=prev_per_wd)
+    change = ibis.cases(
+        (t.prev_per_working_day > 0, t.per_working_day / t.prev_per_working_day - 1.0),
+        else_=None,
+    )
+    needed = ibis.cases(
+        (t.working_days > 0, t.prev_entered / t.working_days.cast("float64")), else_=None
+    )
+    remaining = ibis.cases(
+        (t.working_days_left > 0,
+         ibis.greatest(t.prev_entered - t.entered, 0) / t.working_days_left.cast("float64")),
+        else_=None,
+    )
+    t = t.mutate(
+        change_per_working_day=change,
+        needed_per_working_day=needed,
+        needed_per_remaining_working_day=remaining,
+    )
+    return t.order_by(["period", "stage_rank", *fields]).select(
+        "period", "stage", *fields, "entered", "working_days", "working_days_elapsed",
+        "per_working_day", "prev_entered", "prev_per_working_day", "change_per_working_day",
+        "needed_per_working_day", "working_days_left", "needed_per_remaining_working_day",
+    )
