@@ -26,8 +26,9 @@ def _first_of(j: ir.Table, stages: Sequence[str]) -> ir.TimestampValue:
     return ibis.least(*cols) if len(cols) > 1 else cols[0]
 
 
-def _rejection(j: ir.Table, cfg: ProjectConfig, since: ir.TimestampValue
-               ) -> tuple[ir.BooleanValue, ir.StringValue]:
+def _rejection(
+    j: ir.Table, cfg: ProjectConfig, since: ir.TimestampValue
+) -> tuple[ir.BooleanValue, ir.StringValue]:
     """Whether the lead entered a rejection state at/after ``since``, and the reason."""
     states = [s for s in REJECTION_STATES if s in cfg.side_state_keys]
     rejected = ibis.literal(False)
@@ -44,7 +45,11 @@ def _rejection(j: ir.Table, cfg: ProjectConfig, since: ir.TimestampValue
 
 
 def classify_mqls(
-    tables: Tables, cfg: ProjectConfig, *, mql: str = "mql", accepted_from: str = "sal",
+    tables: Tables,
+    cfg: ProjectConfig,
+    *,
+    mql: str = "mql",
+    accepted_from: str = "sal",
     fields: Sequence[str] = (),
 ) -> ir.Table:
     """One row per MQL: lead_id, fields…, mql_at, decision ('accepted'/'rejected'/'pending'),
@@ -52,7 +57,7 @@ def classify_mqls(
     keys = cfg.stage_keys
     j = journeys(tables, cfg, fields=fields)
     mql_at = j[reached_col(mql)]
-    accepted_at = _first_of(j, keys[keys.index(accepted_from):])
+    accepted_at = _first_of(j, keys[keys.index(accepted_from) :])
     rejected, reason = _rejection(j, cfg, mql_at)
     decision = ibis.cases(
         (accepted_at.notnull(), "accepted"),
@@ -60,7 +65,10 @@ def classify_mqls(
         else_="pending",
     )
     return j.filter(mql_at.notnull()).select(
-        "lead_id", *fields, mql_at=mql_at, decision=decision,
+        "lead_id",
+        *fields,
+        mql_at=mql_at,
+        decision=decision,
         reason=ibis.cases((decision == "rejected", reason), else_=None),
     )
 
@@ -82,7 +90,7 @@ def acceptance_by_period(
     keys = cfg.stage_keys
     j = journeys(tables, cfg, fields=fields)
     mql_at = j[reached_col(mql)]
-    accepted_at = _first_of(j, keys[keys.index(accepted_from):])
+    accepted_at = _first_of(j, keys[keys.index(accepted_from) :])
     rejected, _ = _rejection(j, cfg, mql_at)
     acc = accepted_at.notnull()
     rej = ~acc & rejected
@@ -99,7 +107,7 @@ def acceptance_by_period(
         rejected=m._rej.sum().cast("int64"),
     )
     sql_at = j[reached_col(sql)]
-    nxt = keys[keys.index(sql) + 1:] if keys.index(sql) + 1 < len(keys) else []
+    nxt = keys[keys.index(sql) + 1 :] if keys.index(sql) + 1 < len(keys) else []
     advanced = _first_of(j, nxt).notnull() if nxt else ibis.literal(False)
     sql_rejected, _ = _rejection(j, cfg, sql_at)
     s = j.filter(in_range(sql_at)).mutate(
@@ -111,27 +119,42 @@ def acceptance_by_period(
     out = out.left_join(sq, grouped).drop([f"{k}_right" for k in grouped])
     zero = ibis.literal(0, type="int64")
     out = out.mutate(
-        mqls=out.mqls.fill_null(zero), accepted=out.accepted.fill_null(zero),
-        rejected=out.rejected.fill_null(zero), sqls=out.sqls.fill_null(zero),
+        mqls=out.mqls.fill_null(zero),
+        accepted=out.accepted.fill_null(zero),
+        rejected=out.rejected.fill_null(zero),
+        sqls=out.sqls.fill_null(zero),
         sqls_rejected=out.sqls_rejected.fill_null(zero),
     )
     decided = out.accepted + out.rejected
     out = out.mutate(
         pending=out.mqls - decided,
-        acceptance_rate=ibis.cases((decided > 0, out.accepted / decided.cast("float64")),
-                                   else_=None),
+        acceptance_rate=ibis.cases(
+            (decided > 0, out.accepted / decided.cast("float64")), else_=None
+        ),
         sql_quality=ibis.cases(
             (out.sqls > 0, 1.0 - out.sqls_rejected / out.sqls.cast("float64")), else_=None
         ),
     )
     return out.select(
-        *grouped, "mqls", "accepted", "rejected", "pending", "acceptance_rate", "sqls",
-        "sqls_rejected", "sql_quality",
+        *grouped,
+        "mqls",
+        "accepted",
+        "rejected",
+        "pending",
+        "acceptance_rate",
+        "sqls",
+        "sqls_rejected",
+        "sql_quality",
     ).order_by(grouped)
 
 
 def rejections_by_reason(
-    tables: Tables, cfg: ProjectConfig, *, period: str, start: object, end: object,
+    tables: Tables,
+    cfg: ProjectConfig,
+    *,
+    period: str,
+    start: object,
+    end: object,
     fields: Sequence[str] = (),
 ) -> ir.Table:
     """Columns: period, fields…, reason, rejected, share (of the period's rejections)."""

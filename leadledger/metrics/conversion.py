@@ -16,6 +16,7 @@ import ibis
 import ibis.expr.types as ir
 
 from leadledger.config.models import ProjectConfig
+from leadledger.ledger.clock import days_between, seconds_between
 from leadledger.ledger.derived import (
     Tables,
     current_leads,
@@ -25,10 +26,6 @@ from leadledger.ledger.derived import (
     period_of,
     reached_col,
 )
-
-
-def _seconds(ts: ir.TimestampValue) -> ir.NumericValue:
-    return ts.epoch_seconds()
 
 
 def converted_flag(
@@ -46,7 +43,7 @@ def converted_flag(
     if ordered:
         cond &= t_at >= s_at
     if window_days is not None:
-        cond &= (_seconds(t_at) - _seconds(s_at)) <= window_days * 86400
+        cond &= seconds_between(s_at, t_at) <= window_days * 86400
     return cond
 
 
@@ -70,9 +67,10 @@ def cohort_conversion(
     j = journeys(tables, cfg, fields=fields)
     s_at = j[reached_col(from_stage)]
     t_at = j[reached_col(to_stage)]
-    conv = converted_flag(j, from_stage, to_stage, as_of=as_of, window_days=window_days,
-                          ordered=ordered)
-    days = (_seconds(t_at) - _seconds(s_at)) / 86400.0
+    conv = converted_flag(
+        j, from_stage, to_stage, as_of=as_of, window_days=window_days, ordered=ordered
+    )
+    days = days_between(s_at, t_at)
     keys = ["period", *fields]
 
     def in_range(ts: ir.TimestampValue) -> ir.BooleanValue:
@@ -80,7 +78,9 @@ def cohort_conversion(
         return ts.notnull() & (d >= start) & (d <= end)
 
     cohort = j.filter(in_range(s_at)).mutate(
-        period=period_of(s_at, period), _conv=conv, _days=days,
+        period=period_of(s_at, period),
+        _conv=conv,
+        _days=days,
         _ooo=t_at.notnull() & (t_at < s_at),
     )
     main = cohort.group_by(keys).agg(
@@ -90,8 +90,9 @@ def cohort_conversion(
         median_days_to_convert=cohort._days.quantile(0.5, where=cohort._conv),
     )
     # cumulative: cohort of the first stage, reached T
-    cum_conv = converted_flag(j, first, to_stage, as_of=as_of, window_days=window_days,
-                              ordered=ordered)
+    cum_conv = converted_flag(
+        j, first, to_stage, as_of=as_of, window_days=window_days, ordered=ordered
+    )
     cum = j.filter(in_range(j[reached_col(first)])).mutate(
         period=period_of(j[reached_col(first)], period), _conv=cum_conv
     )
@@ -116,15 +117,27 @@ def cohort_conversion(
         cumulative_converted=out.cumulative_converted.fill_null(zero),
         flow_entered=out.flow_entered.fill_null(zero),
     )
-    return out.mutate(
-        rate=_ratio(out.converted, out.entered),
-        cumulative_rate=_ratio(out.cumulative_converted, out.cumulative_entered),
-        flow_ratio=_ratio(out.flow_entered, out.entered),
-    ).select(
-        *keys, "entered", "converted", "rate", "out_of_order", "median_days_to_convert",
-        "cumulative_entered", "cumulative_converted", "cumulative_rate", "flow_entered",
-        "flow_ratio",
-    ).order_by(keys)
+    return (
+        out.mutate(
+            rate=_ratio(out.converted, out.entered),
+            cumulative_rate=_ratio(out.cumulative_converted, out.cumulative_entered),
+            flow_ratio=_ratio(out.flow_entered, out.entered),
+        )
+        .select(
+            *keys,
+            "entered",
+            "converted",
+            "rate",
+            "out_of_order",
+            "median_days_to_convert",
+            "cumulative_entered",
+            "cumulative_converted",
+            "cumulative_rate",
+            "flow_entered",
+            "flow_ratio",
+        )
+        .order_by(keys)
+    )
 
 
 def _ratio(num: ir.NumericValue, den: ir.NumericValue) -> ir.FloatingValue:

@@ -20,12 +20,15 @@ def stage_reached_long(
 ) -> ir.Table:
     """One row per (lead, stage reached): lead_id, fields…, stage, at."""
     stages = list(stages or cfg.stage_keys)
-    cols = {reached_col(s): s for s in stages}
-    narrow = j.select("lead_id", *fields, *cols)
-    long = narrow.pivot_longer(
-        list(cols), names_to="stage", values_to="at",
-        names_transform=lambda name: name.replace("_reached_at", ""),
-    )
+    # a union of one select per stage, not pivot_longer: Ibis's pivot_longer goes through JSONB on
+    # PostgreSQL, which cannot cast back to a timestamp
+    parts = [
+        j.select("lead_id", *fields, stage=ibis.literal(stage), at=j[reached_col(stage)])
+        for stage in stages
+    ]
+    long = parts[0]
+    for part in parts[1:]:
+        long = long.union(part, distinct=False)
     return long.filter(long.at.notnull())
 
 
@@ -77,8 +80,7 @@ def stages_per_working_day(
         *[grid[c] for c in grid.columns],
         entered=joined.entered.fill_null(0),
     )
-    w = ibis.window(group_by=[joined.stage, *[joined[f] for f in fields]],
-                    order_by=joined.period)
+    w = ibis.window(group_by=[joined.stage, *[joined[f] for f in fields]], order_by=joined.period)
     prev_entered = joined.entered.lag().over(w)
     prev_wd = joined.working_days.lag().over(w)
     t = joined.mutate(prev_entered=prev_entered, prev_working_days=prev_wd)
@@ -97,8 +99,10 @@ def stages_per_working_day(
         (t.working_days > 0, t.prev_entered / t.working_days.cast("float64")), else_=None
     )
     remaining = ibis.cases(
-        (t.working_days_left > 0,
-         ibis.greatest(t.prev_entered - t.entered, 0) / t.working_days_left.cast("float64")),
+        (
+            t.working_days_left > 0,
+            ibis.greatest(t.prev_entered - t.entered, 0) / t.working_days_left.cast("float64"),
+        ),
         else_=None,
     )
     t = t.mutate(
@@ -107,7 +111,17 @@ def stages_per_working_day(
         needed_per_remaining_working_day=remaining,
     )
     return t.order_by(["period", "stage_rank", *fields]).select(
-        "period", "stage", *fields, "entered", "working_days", "working_days_elapsed",
-        "per_working_day", "prev_entered", "prev_per_working_day", "change_per_working_day",
-        "needed_per_working_day", "working_days_left", "needed_per_remaining_working_day",
+        "period",
+        "stage",
+        *fields,
+        "entered",
+        "working_days",
+        "working_days_elapsed",
+        "per_working_day",
+        "prev_entered",
+        "prev_per_working_day",
+        "change_per_working_day",
+        "needed_per_working_day",
+        "working_days_left",
+        "needed_per_remaining_working_day",
     )

@@ -60,7 +60,6 @@ def sourced_share(
         marketing_share=share,
         band_low=ibis.literal(low),
         band_high=ibis.literal(high),
-        band_status=ibis.cases((share < low, "below"), (share > high, "above"),
-                               else_="within"),
+        band_status=ibis.cases((share < low, "below"), (share > high, "above"), else_="within"),
     )
     return out.order_by(keys)

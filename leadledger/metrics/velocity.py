@@ -13,26 +13,26 @@ import ibis
 import ibis.expr.types as ir
 
 from leadledger.config.models import ProjectConfig
+from leadledger.ledger.clock import DAY, days_between, seconds_between
 from leadledger.ledger.derived import Tables, at_col, journeys, local_date, period_of
 
-DAY = 86400.0
 
-
-def time_in_stage_long(j: ir.Table, cfg: ProjectConfig, *, as_of: object,
-                       fields: Sequence[str] = ()) -> ir.Table:
+def time_in_stage_long(
+    j: ir.Table, cfg: ProjectConfig, *, as_of: object, fields: Sequence[str] = ()
+) -> ir.Table:
     """One row per (lead, stage entered): stage, entered_at, left_at, days (left), age (open),
     status ('left', 'open', 'closed' — in a side state, or 'out_of_order')."""
     keys = cfg.stage_keys
     parts = []
     for i, stage in enumerate(keys[:-1]):
         s_at = j[at_col(stage)]
-        later = [j[at_col(s)] for s in keys[i + 1:]]
+        later = [j[at_col(s)] for s in keys[i + 1 :]]
         next_at = ibis.coalesce(*later) if len(later) > 1 else later[0]
         side_after = ibis.literal(False)
         for state in cfg.side_state_keys:
             last = j[f"{state}_last_at"]
             side_after |= last.notnull() & (last >= s_at)
-        secs = next_at.epoch_seconds() - s_at.epoch_seconds()
+        secs = seconds_between(s_at, next_at)
         status = ibis.cases(
             (next_at.notnull() & (next_at >= s_at), "left"),
             (next_at.notnull(), "out_of_order"),
@@ -41,14 +41,14 @@ def time_in_stage_long(j: ir.Table, cfg: ProjectConfig, *, as_of: object,
         )
         parts.append(
             j.filter(s_at.notnull()).select(
-                "lead_id", *fields,
+                "lead_id",
+                *fields,
                 stage=ibis.literal(stage),
                 stage_rank=ibis.literal(i),
                 entered_at=s_at,
                 status=status,
                 days=ibis.cases((next_at >= s_at, secs / DAY), else_=None),
-                age_days=(ibis.literal(as_of).cast(s_at.type()).epoch_seconds()
-                          - s_at.epoch_seconds()) / DAY,
+                age_days=days_between(s_at, ibis.literal(as_of).cast(s_at.type())),
             )
         )
     out = parts[0]
