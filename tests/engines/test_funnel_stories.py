@@ -13,22 +13,52 @@ from tests.conftest import config_text, load_journeys, rows_by
 
 STORY = {
     # a clean journey, all the way to customer in March
-    "L1": {"created": "2025-01-06 10:00", "channel": "paid_search", "persona": "cfo",
-           "stages": [("mql", "2025-01-08 12:00"), ("sal", "2025-01-09"), ("sql", "2025-02-03 10:00"),
-                      ("opportunity", "2025-02-10"), ("customer", "2025-03-03")]},
+    "L1": {
+        "created": "2025-01-06 10:00",
+        "channel": "paid_search",
+        "persona": "cfo",
+        "stages": [
+            ("mql", "2025-01-08 12:00"),
+            ("sal", "2025-01-09"),
+            ("sql", "2025-02-03 10:00"),
+            ("opportunity", "2025-02-10"),
+            ("customer", "2025-03-03"),
+        ],
+    },
     # rejected by sales: disqualified, no budget
-    "L2": {"created": "2025-01-15", "channel": "organic_search", "persona": "cto",
-           "stages": [("mql", "2025-01-20"), ("disqualified", "2025-01-22", "no_budget")]},
+    "L2": {
+        "created": "2025-01-15",
+        "channel": "organic_search",
+        "persona": "cto",
+        "stages": [("mql", "2025-01-20"), ("disqualified", "2025-01-22", "no_budget")],
+    },
     # created 23:30 local on Jan 31 (22:30 UTC); jumps lead -> sql (skips mql and sal)
-    "L3": {"created": "2025-01-31 23:30", "channel": "paid_search", "persona": "cfo",
-           "stages": [("sql", "2025-02-05")]},
+    "L3": {
+        "created": "2025-01-31 23:30",
+        "channel": "paid_search",
+        "persona": "cfo",
+        "stages": [("sql", "2025-02-05")],
+    },
     # recycled back to nurture
-    "L4": {"created": "2025-02-03", "channel": "organic_search", "persona": "cto",
-           "stages": [("mql", "2025-02-04"), ("recycled", "2025-02-06", "bad_timing")]},
+    "L4": {
+        "created": "2025-02-03",
+        "channel": "organic_search",
+        "persona": "cto",
+        "stages": [("mql", "2025-02-04"), ("recycled", "2025-02-06", "bad_timing")],
+    },
     # sales-sourced, fast customer
-    "L5": {"created": "2025-02-10", "channel": "sdr_outbound", "persona": "cfo",
-           "stages": [("mql", "2025-02-11"), ("sal", "2025-02-12"), ("sql", "2025-02-14"),
-                      ("opportunity", "2025-02-20"), ("customer", "2025-02-28")]},
+    "L5": {
+        "created": "2025-02-10",
+        "channel": "sdr_outbound",
+        "persona": "cfo",
+        "stages": [
+            ("mql", "2025-02-11"),
+            ("sal", "2025-02-12"),
+            ("sql", "2025-02-14"),
+            ("opportunity", "2025-02-20"),
+            ("customer", "2025-02-28"),
+        ],
+    },
     # 00:30 local on Feb 1 is Jan 31 23:30 UTC: a February lead in Madrid
     "L6": {"created": "2025-02-01 00:30", "channel": "direct", "persona": "cto"},
 }
@@ -65,8 +95,9 @@ def test_stages_per_month_count_skipped_stages(ws):
 
 
 def test_stages_without_skipped_stages(engine, make_project):
-    w = make_project(engine, config_text(engine, **{
-        "count_skipped_stages: true": "count_skipped_stages: false"}))
+    w = make_project(
+        engine, config_text(engine, **{"count_skipped_stages: true": "count_skipped_stages: false"})
+    )
     load_journeys(w, STORY)
     got = rows_by(w.report("stages", start="2025-02-01", end="2025-02-28"), "period", "stage")
     assert got[("2025-02-01", "mql")]["entered"] == 2  # L4, L5 (not L3)
@@ -84,8 +115,14 @@ def test_stages_by_channel(ws):
 
 
 def test_cohort_conversion_lead_to_customer(ws):
-    r = ws.report("conversion", from_stage="lead", to_stage="customer", start="2025-01-01",
-                  end="2025-02-28", as_of=AS_OF)
+    r = ws.report(
+        "conversion",
+        from_stage="lead",
+        to_stage="customer",
+        start="2025-01-01",
+        end="2025-02-28",
+        as_of=AS_OF,
+    )
     got = rows_by(r, "period")
     assert (got["2025-01-01"]["entered"], got["2025-01-01"]["converted"]) == (3, 1)
     assert (got["2025-02-01"]["entered"], got["2025-02-01"]["converted"]) == (3, 1)
@@ -95,8 +132,7 @@ def test_cohort_conversion_lead_to_customer(ws):
 
 
 def test_cohort_conversion_mql_to_sql_window_and_flow(ws):
-    base = dict(from_stage="mql", to_stage="sql", start="2025-01-01", end="2025-02-28",
-                as_of=AS_OF)
+    base = dict(from_stage="mql", to_stage="sql", start="2025-01-01", end="2025-02-28", as_of=AS_OF)
     got = rows_by(ws.report("conversion", **base), "period")
     assert (got["2025-01-01"]["entered"], got["2025-01-01"]["converted"]) == (2, 1)
     assert (got["2025-02-01"]["entered"], got["2025-02-01"]["converted"]) == (3, 2)
@@ -112,8 +148,15 @@ def test_cohort_conversion_mql_to_sql_window_and_flow(ws):
 
 
 def test_cohort_conversion_by_channel(ws):
-    r = ws.report("conversion", from_stage="mql", to_stage="sql", start="2025-02-01",
-                  end="2025-02-28", by="channel", as_of=AS_OF)
+    r = ws.report(
+        "conversion",
+        from_stage="mql",
+        to_stage="sql",
+        start="2025-02-01",
+        end="2025-02-28",
+        by="channel",
+        as_of=AS_OF,
+    )
     got = rows_by(r, "channel")
     assert (got["organic_search"]["entered"], got["organic_search"]["converted"]) == (1, 0)
     assert (got["sdr_outbound"]["entered"], got["sdr_outbound"]["converted"]) == (1, 1)
@@ -121,8 +164,14 @@ def test_cohort_conversion_by_channel(ws):
 
 
 def test_conversion_as_of_before_the_conversion(ws):
-    r = ws.report("conversion", from_stage="lead", to_stage="customer", start="2025-02-01",
-                  end="2025-02-28", as_of="2025-02-15")
+    r = ws.report(
+        "conversion",
+        from_stage="lead",
+        to_stage="customer",
+        start="2025-02-01",
+        end="2025-02-28",
+        as_of="2025-02-15",
+    )
     assert rows_by(r, "period")["2025-02-01"]["converted"] == 0
 
 
@@ -153,8 +202,11 @@ def test_acceptance_and_sql_quality(ws):
     assert (feb["mqls"], feb["accepted"], feb["rejected"]) == (3, 2, 1)
     assert feb["acceptance_rate"] == pytest.approx(2 / 3)
     assert (feb["sqls"], feb["sqls_rejected"], feb["sql_quality"]) == (3, 0, 1.0)
-    reasons = rows_by(ws.report("acceptance", start="2025-01-01", end="2025-02-28",
-                                by="reason"), "period", "reason")
+    reasons = rows_by(
+        ws.report("acceptance", start="2025-01-01", end="2025-02-28", by="reason"),
+        "period",
+        "reason",
+    )
     assert reasons[("2025-01-01", "no_budget")]["rejected"] == 1
     assert reasons[("2025-02-01", "bad_timing")]["rejected"] == 1
     assert reasons[("2025-02-01", "bad_timing")]["share"] == pytest.approx(1.0)
