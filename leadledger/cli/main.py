@@ -110,8 +110,9 @@ def validate(project: ProjectOpt = None, fmt: FormatOpt = "table") -> None:
                                      "issues": [i.as_dict() for i in issues]}, indent=2) + "\n")
     else:
         for issue in issues:
-            (err if issue.severity == "error" else out).print(issue.render(), markup=False,
-                                                              highlight=False)
+            (err if issue.severity == "error" else out).print(
+                issue.render(), markup=False, highlight=False, soft_wrap=True
+            )
         if not errors:
             out.print(f"{folder / CONFIG_NAME}: valid"
                       + (f" ({len(issues)} warning(s))" if issues else ""))
@@ -348,7 +349,7 @@ def demo(
 def main(argv: list[str] | None = None) -> int:
     """Entry point: user mistakes print one line and a hint, never a traceback."""
     try:
-        app(args=argv, standalone_mode=False)
+        rc = app(args=argv, standalone_mode=False)
     except LeadledgerError as exc:
         err.print(f"[bold red]error[/bold red] {escape('[' + exc.code + ']')}: "
                   f"{escape(exc.message)}", highlight=False)
@@ -367,7 +368,7 @@ def main(argv: list[str] | None = None) -> int:
             exc.show()
             return exc.exit_code
         raise
-    return 0
+    return rc if isinstance(rc, int) else 0
 
 
 if __name__ == "__main__":

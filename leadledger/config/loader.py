@@ -251,6 +251,11 @@ def _cross_rules(cfg: ProjectConfig, data: Any, file: str) -> list[ConfigIssue]:
 
 def load_config_data(path: Path) -> Any:
     yaml = YAML(typ="rt")
+    # dates stay text for pydantic to parse: an impossible date (2025-13-40) must be an issue
+    # with a line number, not a crash inside the YAML parser
+    yaml.constructor.add_constructor(
+        "tag:yaml.org,2002:timestamp", lambda loader, node: loader.construct_scalar(node)
+    )
     try:
         with path.open(encoding="utf-8") as fh:
             data = yaml.load(fh)
@@ -272,14 +277,59 @@ def validate_config(path: Path) -> tuple[ProjectConfig | None, list[ConfigIssue]
         return None, list(exc.issues)
     if not isinstance(data, dict):
         return None, [ConfigIssue("config_not_mapping", "the file must hold a mapping", file=file)]
-    try:
-        cfg = ProjectConfig.model_validate(_plain(data))
-    except ValidationError as exc:
-        return None, _issues_from_validation(exc, data, file)
-    issues = _cross_rules(cfg, data, file)
+    plain = _plain(data)
+    issues: list[ConfigIssue] = []
+    cfg: ProjectConfig | None = None
+    # Structural errors do not hide the cross-object rules: drop what failed and validate the
+    # rest again, so one run reports every problem of the file.
+    for _ in range(10):
+        try:
+            cfg = ProjectConfig.model_validate(plain)
+            break
+        except ValidationError as exc:
+            found = _issues_from_validation(exc, data, file)
+            issues.extend(found)
+            if not _drop_paths(plain, [i.path for i in found]):
+                break
+    if cfg is not None:
+        issues.extend(_cross_rules(cfg, data, file))
+    issues = _unique_sorted(issues)
     if any(i.severity == "error" for i in issues):
         return None, issues
     return cfg, issues
+
+
+def _drop_paths(data: Any, paths: list[tuple[str | int, ...]]) -> bool:
+    """Remove the value at each path (its parent key or list item); True when anything went."""
+    dropped = False
+    # deepest and last items first, so list indexes stay valid while deleting
+    for path in sorted(paths, key=lambda p: [str(x).zfill(8) for x in p], reverse=True):
+        node = data
+        for part in path[:-1]:
+            try:
+                node = node[part]
+            except (KeyError, IndexError, TypeError):
+                node = None
+                break
+        last = path[-1] if path else None
+        if isinstance(node, dict) and last in node:
+            del node[last]
+            dropped = True
+        elif isinstance(node, list) and isinstance(last, int) and last < len(node):
+            del node[last]
+            dropped = True
+    return dropped
+
+
+def _unique_sorted(issues: list[ConfigIssue]) -> list[ConfigIssue]:
+    seen: set[tuple[str, tuple[str | int, ...], str]] = set()
+    out = []
+    for issue in issues:
+        key = (issue.code, issue.path, issue.message)
+        if key not in seen:
+            seen.add(key)
+            out.append(issue)
+    return sorted(out, key=lambda i: (i.line is None, i.line or 0))
 
 
 def load_config(path: Path) -> ProjectConfig:
