@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# One command: set everything up (Python deps, PostgreSQL server binaries) and run the whole
+# suite: lint, format check, type check, tests on DuckDB and on a real PostgreSQL.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh test
+
+# PostgreSQL server binaries for the engine tests (the suite starts a throwaway cluster itself)
+if ! command -v initdb >/dev/null && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+  else
+    echo "PostgreSQL server binaries (initdb) are missing: install Debian's 'postgresql'" >&2
+    exit 1
+  fi
+fi
+
+.venv/bin/ruff check leadledger tests benchmarks examples
+.venv/bin/ruff format --check leadledger tests benchmarks examples
+.venv/bin/mypy
+set +e
+.venv/bin/pytest "$@"
+rc=$?
+set -e
+if [ "$rc" = 5 ]; then
+  echo "pytest collected no tests: that is a failure here" >&2
+  exit 1
+fi
+exit "$rc"
