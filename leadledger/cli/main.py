@@ -31,23 +31,36 @@ report_app = typer.Typer(
 )
 app.add_typer(report_app, name="report")
 
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # an error is one line, never wrapped
 out = Console()
 
 ProjectOpt = Annotated[
     Path | None,
-    typer.Option("--project", "-p", help="Project folder (default: the nearest folder upward "
-                 "holding leadledger.yaml).", show_default=False),
+    typer.Option(
+        "--project",
+        "-p",
+        help="Project folder (default: the nearest folder upward holding leadledger.yaml).",
+        show_default=False,
+    ),
 ]
 FormatOpt = Annotated[str, typer.Option("--format", "-f", help="table, json or csv.")]
-FromOpt = Annotated[str | None, typer.Option("--from", help="First day (YYYY-MM-DD), project "
-                                             "time zone.", show_default=False)]
-ToOpt = Annotated[str | None, typer.Option("--to", help="Last day (YYYY-MM-DD), inclusive.",
-                                           show_default=False)]
+FromOpt = Annotated[
+    str | None,
+    typer.Option("--from", help="First day (YYYY-MM-DD), project time zone.", show_default=False),
+]
+ToOpt = Annotated[
+    str | None, typer.Option("--to", help="Last day (YYYY-MM-DD), inclusive.", show_default=False)
+]
 PeriodOpt = Annotated[str, typer.Option("--period", help="day, week, month, quarter or year.")]
-ByOpt = Annotated[str | None, typer.Option("--by", help="Break down by FIELD[,FIELD]: any lead "
-                                           "attribute, channel, campaign, first_touch_channel.",
-                                           show_default=False)]
+ByOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--by",
+        help="Break down by FIELD[,FIELD]: any lead "
+        "attribute, channel, campaign, first_touch_channel.",
+        show_default=False,
+    ),
+]
 
 
 def _workspace(project: Path | None) -> Any:
@@ -70,8 +83,9 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _main(
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
-                                          help="Print the version.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = False,
 ) -> None:
     """leadledger: your lead funnel, on your own data and engine."""
 
@@ -106,16 +120,20 @@ def validate(project: ProjectOpt = None, fmt: FormatOpt = "table") -> None:
     cfg, issues = validate_config(folder / CONFIG_NAME)
     errors = [i for i in issues if i.severity == "error"]
     if fmt == "json":
-        sys.stdout.write(json.dumps({"valid": not errors,
-                                     "issues": [i.as_dict() for i in issues]}, indent=2) + "\n")
+        sys.stdout.write(
+            json.dumps({"valid": not errors, "issues": [i.as_dict() for i in issues]}, indent=2)
+            + "\n"
+        )
     else:
         for issue in issues:
             (err if issue.severity == "error" else out).print(
                 issue.render(), markup=False, highlight=False, soft_wrap=True
             )
         if not errors:
-            out.print(f"{folder / CONFIG_NAME}: valid"
-                      + (f" ({len(issues)} warning(s))" if issues else ""))
+            out.print(
+                f"{folder / CONFIG_NAME}: valid"
+                + (f" ({len(issues)} warning(s))" if issues else "")
+            )
         else:
             err.print(f"{len(errors)} error(s)")
     if errors:
@@ -127,14 +145,21 @@ def validate(project: ProjectOpt = None, fmt: FormatOpt = "table") -> None:
 def import_(
     kind: Annotated[str, typer.Argument(help="leads, stages, touches, deals, costs or traffic.")],
     files: Annotated[list[Path], typer.Argument(help="CSV, Parquet or JSON Lines files.")],
-    mapping: Annotated[Path | None, typer.Option("--mapping", "-m", help="Mapping YAML.",
-                                                 show_default=False)] = None,
-    preset: Annotated[str | None, typer.Option(help="hubspot-contacts or salesforce-leads.",
-                                               show_default=False)] = None,
-    encoding: Annotated[str | None, typer.Option(help="File encoding (default: detected).",
-                                                 show_default=False)] = None,
-    allow_rejects: Annotated[bool, typer.Option("--allow-rejects", help="Exit 0 even when rows "
-                                                "were rejected (they are quarantined).")] = False,
+    mapping: Annotated[
+        Path | None, typer.Option("--mapping", "-m", help="Mapping YAML.", show_default=False)
+    ] = None,
+    preset: Annotated[
+        str | None, typer.Option(help="hubspot-contacts or salesforce-leads.", show_default=False)
+    ] = None,
+    encoding: Annotated[
+        str | None, typer.Option(help="File encoding (default: detected).", show_default=False)
+    ] = None,
+    allow_rejects: Annotated[
+        bool,
+        typer.Option(
+            "--allow-rejects", help="Exit 0 even when rows were rejected (they are quarantined)."
+        ),
+    ] = False,
     project: ProjectOpt = None,
     fmt: FormatOpt = "table",
 ) -> None:
@@ -147,18 +172,28 @@ def import_(
     big = sum(f.stat().st_size for f in files if f.is_file()) > 4 * 1024 * 1024
     with _workspace(project) as ws:
         if big and fmt == "table":
-            with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
-                          console=err, transient=True) as bar:
+            with Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                TimeElapsedColumn(),
+                console=err,
+                transient=True,
+            ) as bar:
                 task = bar.add_task("importing", total=4)
 
                 def progress(step: str, done: int, total: int) -> None:
                     bar.update(task, description=step, completed=done, total=total)
 
-                result = ws.import_files(kind, files, mapping=mapping, preset=preset,
-                                         encoding=encoding, progress=progress)
+                result = ws.import_files(
+                    kind,
+                    files,
+                    mapping=mapping,
+                    preset=preset,
+                    encoding=encoding,
+                    progress=progress,
+                )
         else:
-            result = ws.import_files(kind, files, mapping=mapping, preset=preset,
-                                     encoding=encoding)
+            result = ws.import_files(kind, files, mapping=mapping, preset=preset, encoding=encoding)
     data = result.as_dict()
     if fmt == "json":
         sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
@@ -172,15 +207,22 @@ def import_(
             f"{result.rejected:,} · skipped (already in the ledger) {result.skipped:,}"
         )
         if data["stage_events_new"] or data["stage_events_skipped"]:
-            out.print(f"stage events from stage columns: new {data['stage_events_new']:,} · "
-                      f"skipped {data['stage_events_skipped']:,}")
+            out.print(
+                f"stage events from stage columns: new {data['stage_events_new']:,} · "
+                f"skipped {data['stage_events_skipped']:,}"
+            )
         for f in result.files:
             if f.ignored_columns:
-                out.print(f"[yellow]{f.file}: columns not imported: "
-                          f"{', '.join(f.ignored_columns)}[/yellow]")
+                out.print(
+                    f"[yellow]{f.file}: columns not imported: "
+                    f"{', '.join(f.ignored_columns)}[/yellow]"
+                )
         for rej in result.sample_rejections[:5]:
-            err.print(f"  {rej['file']} row {rej['row']} column {rej['column'] or '-'}: "
-                      f"got {rej['value']!r}, expected {rej['expected']}", markup=False)
+            err.print(
+                f"  {rej['file']} row {rej['row']} column {rej['column'] or '-'}: "
+                f"got {rej['value']!r}, expected {rej['expected']}",
+                markup=False,
+            )
         out.print(f"report: {result.report_path}")
     if result.rejected and not allow_rejects:
         raise RejectedRows(
@@ -191,8 +233,11 @@ def import_(
 
 
 @app.command()
-def check(project: ProjectOpt = None, fmt: FormatOpt = "table",
-          limit: Annotated[int, typer.Option(help="Rows listed per check.")] = 20) -> None:
+def check(
+    project: ProjectOpt = None,
+    fmt: FormatOpt = "table",
+    limit: Annotated[int, typer.Option(help="Rows listed per check.")] = 20,
+) -> None:
     """List data anomalies: stages before the lead existed, stages moving backwards, deals won
     before first contact, duplicate identities, unknown channels and more.
 
@@ -211,8 +256,14 @@ def _run_report(project: Path | None, fmt: str, name: str, **params: Any) -> Non
 
 
 @report_app.command("stages")
-def report_stages(project: ProjectOpt = None, fmt: FormatOpt = "table", start: FromOpt = None,
-                  end: ToOpt = None, period: PeriodOpt = "month", by: ByOpt = None) -> None:
+def report_stages(
+    project: ProjectOpt = None,
+    fmt: FormatOpt = "table",
+    start: FromOpt = None,
+    end: ToOpt = None,
+    period: PeriodOpt = "month",
+    by: ByOpt = None,
+) -> None:
     """Leads entering each stage per period, per working day, change vs the previous period,
     and the pace needed to match it.
 
@@ -223,48 +274,81 @@ def report_stages(project: ProjectOpt = None, fmt: FormatOpt = "table", start: F
 
 @report_app.command("conversion")
 def report_conversion(
-    from_stage: Annotated[str, typer.Option("--from-stage", help="Cohort stage S (or visitor).")
-                          ] = "lead",
+    from_stage: Annotated[
+        str, typer.Option("--from-stage", help="Cohort stage S (or visitor).")
+    ] = "lead",
     to_stage: Annotated[str, typer.Option("--to-stage", help="Target stage T.")] = "customer",
-    window: Annotated[str | None, typer.Option(help="Conversion window, e.g. 90d, 12w.",
-                                               show_default=False)] = None,
-    ordered: Annotated[bool, typer.Option("--ordered", help="Count T only when reached after "
-                                          "S.")] = False,
-    as_of: Annotated[str | None, typer.Option("--as-of", help="Count conversions up to this "
-                                              "time (default now).", show_default=False)] = None,
-    project: ProjectOpt = None, fmt: FormatOpt = "table", start: FromOpt = None,
-    end: ToOpt = None, period: PeriodOpt = "month", by: ByOpt = None,
+    window: Annotated[
+        str | None, typer.Option(help="Conversion window, e.g. 90d, 12w.", show_default=False)
+    ] = None,
+    ordered: Annotated[
+        bool, typer.Option("--ordered", help="Count T only when reached after S.")
+    ] = False,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of", help="Count conversions up to this time (default now).", show_default=False
+        ),
+    ] = None,
+    project: ProjectOpt = None,
+    fmt: FormatOpt = "table",
+    start: FromOpt = None,
+    end: ToOpt = None,
+    period: PeriodOpt = "month",
+    by: ByOpt = None,
 ) -> None:
     """Cohort conversion S → T, cumulative conversion from the first stage, flow ratio.
 
     Example: leadledger report conversion --from-stage mql --to-stage sql --window 90d --by channel
     """
-    _run_report(project, fmt, "conversion", from_stage=from_stage, to_stage=to_stage,
-                start=start, end=end, period=period, by=by, window=window, ordered=ordered,
-                as_of=as_of)
+    _run_report(
+        project,
+        fmt,
+        "conversion",
+        from_stage=from_stage,
+        to_stage=to_stage,
+        start=start,
+        end=end,
+        period=period,
+        by=by,
+        window=window,
+        ordered=ordered,
+        as_of=as_of,
+    )
 
 
 @report_app.command("velocity")
 def report_velocity(
-    as_of: Annotated[str | None, typer.Option("--as-of", help="Age open leads up to this time.",
-                                              show_default=False)] = None,
-    period: Annotated[str | None, typer.Option("--period", help="Group by period of entering "
-                                               "the stage.", show_default=False)] = None,
-    project: ProjectOpt = None, fmt: FormatOpt = "table", start: FromOpt = None,
-    end: ToOpt = None, by: ByOpt = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="Age open leads up to this time.", show_default=False),
+    ] = None,
+    period: Annotated[
+        str | None,
+        typer.Option("--period", help="Group by period of entering the stage.", show_default=False),
+    ] = None,
+    project: ProjectOpt = None,
+    fmt: FormatOpt = "table",
+    start: FromOpt = None,
+    end: ToOpt = None,
+    by: ByOpt = None,
 ) -> None:
     """Time in stage (median, mean, p90 days) of leads that left it; age of those still in it.
 
     Example: leadledger report velocity --by persona
     """
-    _run_report(project, fmt, "velocity", start=start, end=end, period=period, by=by,
-                as_of=as_of)
+    _run_report(project, fmt, "velocity", start=start, end=end, period=period, by=by, as_of=as_of)
 
 
 @report_app.command("acceptance")
-def report_acceptance(project: ProjectOpt = None, fmt: FormatOpt = "table",
-                      start: FromOpt = None, end: ToOpt = None, period: PeriodOpt = "month",
-                      by: ByOpt = None) -> None:
+def report_acceptance(
+    project: ProjectOpt = None,
+    fmt: FormatOpt = "table",
+    start: FromOpt = None,
+    end: ToOpt = None,
+    period: PeriodOpt = "month",
+    by: ByOpt = None,
+) -> None:
     """MQL acceptance rate by sales and SQL quality; --by reason lists rejections by reason.
 
     Example: leadledger report acceptance --period quarter --by reason
@@ -273,8 +357,14 @@ def report_acceptance(project: ProjectOpt = None, fmt: FormatOpt = "table",
 
 
 @report_app.command("sourced")
-def report_sourced(project: ProjectOpt = None, fmt: FormatOpt = "table", start: FromOpt = None,
-                   end: ToOpt = None, period: PeriodOpt = "quarter", by: ByOpt = None) -> None:
+def report_sourced(
+    project: ProjectOpt = None,
+    fmt: FormatOpt = "table",
+    start: FromOpt = None,
+    end: ToOpt = None,
+    period: PeriodOpt = "quarter",
+    by: ByOpt = None,
+) -> None:
     """Marketing-sourced share of new customers against the 20–40 % / 40–80 % bands.
 
     Example: leadledger report sourced --period quarter
@@ -289,8 +379,12 @@ def generate(
     leads: Annotated[int, typer.Option(help="Number of leads.")] = 5000,
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same data).")] = 7,
     fmt: Annotated[str, typer.Option("--file-format", help="csv or parquet.")] = "csv",
-    import_: Annotated[bool, typer.Option("--import/--no-import", help="Also create a project "
-                                          "in DIR and import the files.")] = False,
+    import_: Annotated[
+        bool,
+        typer.Option(
+            "--import/--no-import", help="Also create a project in DIR and import the files."
+        ),
+    ] = False,
 ) -> None:
     """Make a realistic synthetic company: leads, stages, touches, deals, costs, traffic.
 
@@ -299,8 +393,13 @@ def generate(
     from leadledger.demo import build_project
     from leadledger.synthetic import generate_company, write_company
 
-    with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
-                  console=err, transient=True) as bar:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    ) as bar:
         task = bar.add_task("generating", total=None)
         company = generate_company(leads=leads, seed=seed)
         paths = write_company(company, directory, fmt)
@@ -314,8 +413,7 @@ def generate(
 
 @app.command()
 def demo(
-    directory: Annotated[Path, typer.Argument(help="Folder for the demo project.")] = Path(
-        "demo"),
+    directory: Annotated[Path, typer.Argument(help="Folder for the demo project.")] = Path("demo"),
     leads: Annotated[int, typer.Option(help="Number of synthetic leads.")] = 20000,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
     fmt: FormatOpt = "table",
@@ -327,11 +425,20 @@ def demo(
     from leadledger.demo import run_demo
 
     _check_format(fmt)
-    with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
-                  console=err, transient=True) as bar:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    ) as bar:
         task = bar.add_task("building the demo", total=None)
-        reports = run_demo(directory, leads=leads, seed=seed,
-                           progress=lambda msg: bar.update(task, description=msg))
+        reports = run_demo(
+            directory,
+            leads=leads,
+            seed=seed,
+            progress=lambda msg: bar.update(task, description=msg),
+        )
     if fmt == "json":
         sys.stdout.write(json.dumps([r.as_dict() for r in reports], indent=2) + "\n")
         return
@@ -342,8 +449,10 @@ def demo(
         if fmt == "table":
             out.print()
     if fmt == "table":
-        out.print(f"demo project: {directory.resolve()}  (try: leadledger report stages "
-                  f"--project {directory} --by channel)")
+        out.print(
+            f"demo project: {directory.resolve()}  (try: leadledger report stages "
+            f"--project {directory} --by channel)"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -351,8 +460,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         rc = app(args=argv, standalone_mode=False)
     except LeadledgerError as exc:
-        err.print(f"[bold red]error[/bold red] {escape('[' + exc.code + ']')}: "
-                  f"{escape(exc.message)}", highlight=False)
+        err.print(
+            f"[bold red]error[/bold red] {escape('[' + exc.code + ']')}: {escape(exc.message)}",
+            highlight=False,
+        )
         if exc.hint:
             err.print(f"hint: {escape(exc.hint)}", highlight=False)
         return exc.exit_code
@@ -361,13 +472,13 @@ def main(argv: list[str] | None = None) -> int:
     except typer.Abort:
         err.print("aborted")
         return 130
-    except Exception as exc:  # click usage errors and the like
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            return exc.exit_code
-        raise
+    except typer.TyperException as exc:  # usage errors: unknown option, missing argument, ...
+        show = getattr(exc, "show", None)
+        if callable(show):
+            show()
+        else:
+            err.print(f"error: {escape(exc.format_message())}", highlight=False)
+        return exc.exit_code
     return rc if isinstance(rc, int) else 0
 
 

@@ -218,3 +218,37 @@ def test_sourced_share(ws):
     assert (q1["customers"], q1["marketing_sourced"], q1["sales_sourced"]) == (2, 1, 1)
     assert q1["marketing_share"] == pytest.approx(0.5)
     assert (q1["band_low"], q1["band_high"], q1["band_status"]) == (0.4, 0.8, "within")
+
+
+def test_durations_across_the_dst_change_are_real_elapsed_time(engine, make_project):
+    """Madrid moves to summer time on Sun 30 Mar 2025: from Fri 28 Mar 12:00 (UTC+1) to
+    Mon 31 Mar 12:00 (UTC+2) is 2 days 23 hours, not 3 days."""
+    w = make_project(engine)
+    load_journeys(
+        w,
+        {
+            "D1": {
+                "created": "2025-03-28 12:00",
+                "channel": "email",
+                "stages": [("mql", "2025-03-31 12:00")],
+            }
+        },
+    )
+    lead = rows_by(
+        w.report("velocity", start="2025-03-01", end="2025-03-31", as_of=AS_OF), "stage"
+    )["lead"]
+    assert lead["median_days"] == pytest.approx(2 + 23 / 24, abs=1e-9)
+    conv = rows_by(
+        w.report(
+            "conversion",
+            from_stage="lead",
+            to_stage="mql",
+            start="2025-03-01",
+            end="2025-03-31",
+            as_of=AS_OF,
+            window="71h",
+        ),
+        "period",
+    )["2025-03-01"]
+    assert conv["converted"] == 1  # 71 h elapsed: inside a 71-hour window
+    assert conv["median_days_to_convert"] == pytest.approx(71 / 24, abs=1e-9)
