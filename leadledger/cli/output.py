@@ -12,8 +12,15 @@ from rich.table import Table
 from leadledger.report import Report, plain
 
 FORMATS = ("table", "json", "csv")
-PERCENT_SUFFIXES = ("rate", "ratio", "share", "quality", "change_per_working_day", "band_low",
-                    "band_high")
+PERCENT_SUFFIXES = (
+    "rate",
+    "ratio",
+    "share",
+    "quality",
+    "change_per_working_day",
+    "band_low",
+    "band_high",
+)
 
 
 def is_percent(column: str) -> bool:
@@ -49,8 +56,12 @@ def print_report(report: Report, fmt: str, console: Console | None = None) -> No
         sys.stdout.write(report.to_csv())
         return
     console = console or Console()
-    table = Table(title=report.title or report.name, title_justify="left", show_lines=False,
-                  header_style="bold")
+    table = Table(
+        title=report.title or report.name,
+        title_justify="left",
+        show_lines=False,
+        header_style="bold",
+    )
     columns = [c for c in (report.table_columns or report.columns) if c in report.columns]
     for col in columns:
         numeric = report.frame[col].dtype.kind in "iuf"
