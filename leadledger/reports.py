@@ -64,7 +64,7 @@ def parse_window(value: str | float | None) -> float | None:
         raise InvalidArgument(f"--window '{value}' is not a duration",
                               hint="use e.g. 90d, 12w or 36h")
     n = float(m.group(1))
-    return n * {"": 1, "d": 1, "w": 7, "h": 1 / 24}[m.group(2)]
+    return n / 24 if m.group(2) == "h" else n * {"": 1, "d": 1, "w": 7}[m.group(2)]
 
 
 def parse_fields(ws: Workspace, by: str | Sequence[str] | None) -> list[str]:

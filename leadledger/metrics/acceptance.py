@@ -17,6 +17,7 @@ import ibis.expr.types as ir
 
 from leadledger.config.models import ProjectConfig
 from leadledger.ledger.derived import Tables, at_col, journeys, local_date, period_of, reached_col
+from leadledger.metrics.grid import merge_on_keys
 
 REJECTION_STATES = ("disqualified", "recycled")
 
@@ -114,9 +115,7 @@ def acceptance_by_period(
         period=period_of(sql_at, period), _bad=sql_rejected & ~advanced
     )
     sq = s.group_by(grouped).agg(sqls=s.count(), sqls_rejected=s._bad.sum().cast("int64"))
-    grid = mq.select(*grouped).union(sq.select(*grouped)).distinct()
-    out = grid.left_join(mq, grouped).drop([f"{k}_right" for k in grouped])
-    out = out.left_join(sq, grouped).drop([f"{k}_right" for k in grouped])
+    out = merge_on_keys([mq, sq], grouped)
     zero = ibis.literal(0, type="int64")
     out = out.mutate(
         mqls=out.mqls.fill_null(zero),

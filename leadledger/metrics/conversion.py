@@ -26,6 +26,7 @@ from leadledger.ledger.derived import (
     period_of,
     reached_col,
 )
+from leadledger.metrics.grid import merge_on_keys
 
 
 def converted_flag(
@@ -43,7 +44,8 @@ def converted_flag(
     if ordered:
         cond &= t_at >= s_at
     if window_days is not None:
-        cond &= seconds_between(s_at, t_at) <= window_days * 86400
+        # in seconds, rounded: a window of 71h must not become 255599.99999999997 s
+        cond &= seconds_between(s_at, t_at) <= round(window_days * 86400, 6)
     return cond
 
 
@@ -104,10 +106,7 @@ def cohort_conversion(
     flow = j.filter(in_range(t_at)).mutate(period=period_of(t_at, period))
     flow = flow.group_by(keys).agg(flow_entered=flow.lead_id.nunique())
 
-    grid = main.select(*keys).union(cum.select(*keys)).union(flow.select(*keys)).distinct()
-    out = grid.left_join(main, keys).drop([f"{k}_right" for k in keys])
-    out = out.left_join(cum, keys).drop([f"{k}_right" for k in keys])
-    out = out.left_join(flow, keys).drop([f"{k}_right" for k in keys])
+    out = merge_on_keys([main, cum, flow], keys)
     zero = ibis.literal(0, type="int64")
     out = out.mutate(
         entered=out.entered.fill_null(zero),
@@ -171,9 +170,7 @@ def visitor_to_lead(
         period=period_of(leads.created_at, period)
     )
     new = leads.group_by(keys).agg(converted=leads.lead_id.nunique())
-    grid = visits.select(*keys).union(new.select(*keys)).distinct()
-    out = grid.left_join(visits, keys).drop([f"{k}_right" for k in keys])
-    out = out.left_join(new, keys).drop([f"{k}_right" for k in keys])
+    out = merge_on_keys([visits, new], keys)
     zero = ibis.literal(0, type="int64")
     out = out.mutate(entered=out.entered.fill_null(zero), converted=out.converted.fill_null(zero))
     return out.mutate(rate=_ratio(out.converted, out.entered)).order_by(keys)

@@ -13,6 +13,7 @@ import ibis.expr.types as ir
 
 from leadledger.config.models import ProjectConfig
 from leadledger.ledger.derived import Tables, journeys, local_date, period_of, reached_col
+from leadledger.metrics.grid import left_join_on_keys
 
 
 def stage_reached_long(
@@ -75,11 +76,8 @@ def stages_per_working_day(
         groups = counts.select(*fields).distinct()
         grid = grid.cross_join(groups)
     keys = ["period", "stage", *fields]
-    joined = grid.left_join(counts, keys)
-    joined = joined.select(
-        *[grid[c] for c in grid.columns],
-        entered=joined.entered.fill_null(0),
-    )
+    joined = left_join_on_keys(grid, counts, keys)
+    joined = joined.mutate(entered=joined.entered.fill_null(0))
     w = ibis.window(group_by=[joined.stage, *[joined[f] for f in fields]], order_by=joined.period)
     prev_entered = joined.entered.lag().over(w)
     prev_wd = joined.working_days.lag().over(w)

@@ -252,3 +252,41 @@ def test_durations_across_the_dst_change_are_real_elapsed_time(engine, make_proj
     )["2025-03-01"]
     assert conv["converted"] == 1  # 71 h elapsed: inside a 71-hour window
     assert conv["median_days_to_convert"] == pytest.approx(71 / 24, abs=1e-9)
+
+
+def test_a_blank_breakdown_value_is_a_group_of_its_own(engine, make_project):
+    """Two leads without a channel: they are counted under channel None, not dropped (a plain
+    join on NULL keys would give them 0)."""
+    w = make_project(engine)
+    load_journeys(
+        w,
+        {
+            "N1": {"created": "2025-01-07", "stages": [("mql", "2025-01-08")]},
+            "N2": {"created": "2025-01-09"},
+            "P1": {"created": "2025-01-10", "channel": "email", "stages": [("mql", "2025-01-13")]},
+        },
+    )
+    stages = rows_by(
+        w.report("stages", start="2025-01-01", end="2025-01-31", by="channel"), "stage", "channel"
+    )
+    assert stages[("lead", None)]["entered"] == 2
+    assert stages[("mql", None)]["entered"] == 1
+    assert stages[("mql", "email")]["entered"] == 1
+    conv = rows_by(
+        w.report(
+            "conversion",
+            from_stage="lead",
+            to_stage="mql",
+            start="2025-01-01",
+            end="2025-01-31",
+            by="channel",
+            as_of=AS_OF,
+        ),
+        "channel",
+    )
+    assert (conv[None]["entered"], conv[None]["converted"]) == (2, 1)
+    assert (conv["email"]["entered"], conv["email"]["converted"]) == (1, 1)
+    acc = rows_by(
+        w.report("acceptance", start="2025-01-01", end="2025-01-31", by="channel"), "channel"
+    )
+    assert acc[None]["mqls"] == 1 and acc[None]["pending"] == 1
