@@ -152,7 +152,7 @@ def periods_frame(ws: Workspace, start: dt.date, end: dt.date, period: str) -> p
 
 def _as_of(value: Any) -> pd.Timestamp:
     if value is None:
-        return pd.Timestamp.now(tz="UTC")
+        return pd.Timestamp.now(tz="UTC").floor("s")
     ts = pd.Timestamp(value)
     return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
 
@@ -208,8 +208,8 @@ def report_stages(ws: Workspace, *, start: Any = None, end: Any = None, period: 
     return Report("stages", _base_params(s, e, period, fields), df, notes,
                   title="Leads entering each stage",
                   table_columns=["period", "stage", *fields, "entered", "working_days",
-                                 "per_working_day", "change_per_working_day",
-                                 "needed_per_working_day"])
+                                 "working_days_elapsed", "per_working_day",
+                                 "change_per_working_day", "needed_per_working_day"])
 
 
 @register("conversion")

@@ -8,12 +8,11 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from leadledger import __version__
-from leadledger.cli.output import FORMATS, print_report
+from leadledger.cli.output import FORMATS, make_console, print_report
 from leadledger.errors import InvalidArgument, LeadledgerError, RejectedRows
 
 app = typer.Typer(
@@ -31,8 +30,8 @@ report_app = typer.Typer(
 )
 app.add_typer(report_app, name="report")
 
-err = Console(stderr=True, soft_wrap=True)  # an error is one line, never wrapped
-out = Console()
+err = make_console(stderr=True, soft_wrap=True)  # an error is one line, never wrapped
+out = make_console()
 
 ProjectOpt = Annotated[
     Path | None,

@@ -48,6 +48,21 @@ def display(value: Any, column: str) -> str:
     return str(value)
 
 
+#: Width of tables written to a file or a pipe (a terminal's own width is used when there is one).
+PIPE_WIDTH = 140
+
+
+def make_console(*, stderr: bool = False, soft_wrap: bool = False) -> Console:
+    stream = sys.stderr if stderr else sys.stdout
+    width = None if stream.isatty() else PIPE_WIDTH
+    return Console(stderr=stderr, soft_wrap=soft_wrap, width=width)
+
+
+def header(column: str) -> str:
+    """Column names wrap at words in a narrow terminal: 'per working day', not 'per_worki ng'."""
+    return column.replace("_", " ")
+
+
 def print_report(report: Report, fmt: str, console: Console | None = None) -> None:
     if fmt == "json":
         sys.stdout.write(report.to_json() + "\n")
@@ -55,7 +70,7 @@ def print_report(report: Report, fmt: str, console: Console | None = None) -> No
     if fmt == "csv":
         sys.stdout.write(report.to_csv())
         return
-    console = console or Console()
+    console = console or make_console()
     table = Table(
         title=report.title or report.name,
         title_justify="left",
@@ -65,7 +80,12 @@ def print_report(report: Report, fmt: str, console: Console | None = None) -> No
     columns = [c for c in (report.table_columns or report.columns) if c in report.columns]
     for col in columns:
         numeric = report.frame[col].dtype.kind in "iuf"
-        table.add_column(col, justify="right" if numeric else "left", overflow="fold")
+        table.add_column(
+            header(col),
+            justify="right" if numeric else "left",
+            overflow="fold",
+            no_wrap=not numeric,  # keys (period, stage, channel) stay on one line
+        )
     for rec in report.frame.to_dict(orient="records"):
         table.add_row(*[display(rec[c], c) for c in columns])
     console.print(table)
