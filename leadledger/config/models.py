@@ -45,10 +45,23 @@ def _check_key(value: str) -> str:
 class Stage(Strict):
     """One ordered funnel stage."""
 
-    key: str
-    label: str | None = None
-    source_values: list[str] = Field(default_factory=list)
-    description: str | None = None
+    key: str = Field(
+        description="Stage key used in reports, `--from-stage`/`--to-stage` and stage events "
+        "(lower_snake_case). The order of `stages` is the funnel order; every lead enters the "
+        "first stage when it is created."
+    )
+    label: str | None = Field(
+        default=None, description="Display name (reports show the key for now)."
+    )
+    source_values: list[str] = Field(
+        default_factory=list,
+        description="Names the source data uses for this stage, matched case-insensitively at "
+        "import (e.g. HubSpot's lifecycle stage `marketingqualifiedlead`); the key itself always "
+        "matches.",
+    )
+    description: str | None = Field(
+        default=None, description="Free text: what the stage means in this company."
+    )
 
     _key = field_validator("key")(_check_key)
 
@@ -60,10 +73,23 @@ class Stage(Strict):
 class SideState(Strict):
     """A state outside the ordered funnel (disqualified, recycled, lost)."""
 
-    key: str
-    label: str | None = None
-    source_values: list[str] = Field(default_factory=list)
-    reason_codes: list[str] = Field(default_factory=list)
+    key: str = Field(
+        description="Side-state key (lower_snake_case). `disqualified` and `recycled` after "
+        "entering mql count as a rejection by sales in the acceptance report."
+    )
+    label: str | None = Field(
+        default=None, description="Display name (reports show the key for now)."
+    )
+    source_values: list[str] = Field(
+        default_factory=list,
+        description="Names the source data uses for this state, matched case-insensitively at "
+        "import; the key itself always matches.",
+    )
+    reason_codes: list[str] = Field(
+        default_factory=list,
+        description="Reason codes expected with this state (e.g. `no_budget`); other codes are "
+        "still imported and listed by `leadledger check` (`unknown_reason`). Empty: any code.",
+    )
 
     _key = field_validator("key")(_check_key)
 
@@ -71,20 +97,49 @@ class SideState(Strict):
 class Calendar(Strict):
     """Working days: weekdays minus public holidays minus the project's own closures."""
 
-    country: str | None = None
-    subdivision: str | None = None
-    working_weekdays: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = Field(
-        default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"]
+    country: str | None = Field(
+        default=None,
+        description="ISO 3166-1 alpha-2 code of the country whose public holidays (from the "
+        "`holidays` package) are not working days, e.g. `ES`. Null: no public holidays.",
     )
-    closures: list[dt.date] = Field(default_factory=list)
-    business_hours: tuple[dt.time, dt.time] = (dt.time(9, 0), dt.time(17, 0))
+    subdivision: str | None = Field(
+        default=None,
+        description="Subdivision of `country` whose regional holidays also count, e.g. `MD` "
+        "(Madrid); needs `country`.",
+    )
+    working_weekdays: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = Field(
+        default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"],
+        description="Weekdays that are working days (unless a holiday or a closure).",
+    )
+    closures: list[dt.date] = Field(
+        default_factory=list,
+        description="The project's own closure days (YYYY-MM-DD): not working days.",
+    )
+    business_hours: tuple[dt.time, dt.time] = Field(
+        default=(dt.time(9, 0), dt.time(17, 0)),
+        description="Start and end of the working day (`HH:MM`, start before end). Validated "
+        "but not used by any report yet (meant for SLA response times).",
+    )
 
 
 class Channel(Strict):
-    key: str
-    label: str | None = None
-    sourced: Literal["marketing", "sales"] = "marketing"
-    source_values: list[str] = Field(default_factory=list)
+    key: str = Field(
+        description="Channel key (lower_snake_case) stored on leads and touches, used by "
+        "`--by channel`."
+    )
+    label: str | None = Field(
+        default=None, description="Display name (reports show the key for now)."
+    )
+    sourced: Literal["marketing", "sales"] = Field(
+        default="marketing",
+        description="Whether customers originating from this channel count as marketing- or "
+        "sales-sourced (e.g. SDR outbound) in `report sourced`.",
+    )
+    source_values: list[str] = Field(
+        default_factory=list,
+        description="Names the source data uses for this channel, matched case-insensitively at "
+        "import (e.g. HubSpot's `PAID_SEARCH`); the key itself always matches.",
+    )
 
     _key = field_validator("key")(_check_key)
 
@@ -92,7 +147,12 @@ class Channel(Strict):
 class SourcedShare(Strict):
     """Which of the seed's benchmark bands the project compares itself with."""
 
-    band: Literal["field_sales", "inside_sales"] = "inside_sales"
+    band: Literal["field_sales", "inside_sales"] = Field(
+        default="inside_sales",
+        description="Benchmark band for the marketing-sourced share of new customers: "
+        "`field_sales` = 20–40 % (field sales team with inside sales support), `inside_sales` = "
+        "40–80 % (inside sales team with lead-focused marketing).",
+    )
 
 
 BANDS: dict[str, tuple[float, float, str]] = {
@@ -104,23 +164,66 @@ BANDS: dict[str, tuple[float, float, str]] = {
 class ProjectConfig(Strict):
     """The whole ``leadledger.yaml``."""
 
-    name: str = "leadledger project"
-    timezone: str = "UTC"
-    currency: str = "EUR"
-    engine: str = "duckdb:///leadledger.duckdb"
-    stages: list[Stage] = Field(default_factory=lambda: default_stages())
-    side_states: list[SideState] = Field(default_factory=lambda: default_side_states())
-    count_skipped_stages: bool = True
-    calendar: Calendar = Field(default_factory=Calendar)
-    channels: list[Channel] = Field(default_factory=list)
-    attributes: list[str] = Field(default_factory=lambda: ["persona", "segment"])
-    sourced_share: SourcedShare = Field(default_factory=SourcedShare)
+    name: str = Field(default="leadledger project", description="The project's name (free text).")
+    timezone: str = Field(
+        default="UTC",
+        description="IANA time zone of the reports (e.g. `Europe/Madrid`): periods, `--from`/"
+        "`--to` and the day a stage was entered are local to it; the ledger stores UTC. Also the "
+        "default zone of imported timestamps without an offset.",
+    )
+    currency: str = Field(
+        default="EUR",
+        description="ISO 4217 code of the project's one currency (three capitals). Rows with "
+        "another currency are rejected at import.",
+    )
+    engine: str = Field(
+        default="duckdb:///leadledger.duckdb",
+        description="Where the ledger lives: `duckdb:///FILE` (relative to the project folder; "
+        "`duckdb:////abs/path` for an absolute path) or a PostgreSQL URL "
+        "`postgres://user@host:5432/db` (needs the `postgres` extra).",
+    )
+    stages: list[Stage] = Field(
+        default_factory=lambda: default_stages(),
+        description="The ordered funnel stages, first to last (at least two). Traffic "
+        "(`visitor`) is not a stage: it comes from imported traffic counts.",
+    )
+    side_states: list[SideState] = Field(
+        default_factory=lambda: default_side_states(),
+        description="States outside the ordered funnel: rejections by sales (`disqualified`, "
+        "`recycled`) and `lost`.",
+    )
+    count_skipped_stages: bool = Field(
+        default=True,
+        description="Whether a lead that skips stages (lead → sql) counts as having reached "
+        "them, entering them when it first entered a later stage. Applies to every report "
+        "(stage counts, conversion, acceptance); velocity always uses real entries.",
+    )
+    calendar: Calendar = Field(
+        default_factory=Calendar, description="Working days, for everything per working day."
+    )
+    channels: list[Channel] = Field(
+        default_factory=list,
+        description="The channels a lead can originate from. Lead channels not listed here are "
+        "kept as written, count as unknown source and are listed by `leadledger check`.",
+    )
+    attributes: list[str] = Field(
+        default_factory=lambda: ["persona", "segment"],
+        description="Extra lead columns imported and offered to `--by`, besides the built-in "
+        "lead fields (lead_id, created_at, email, name, company, title, channel, campaign, "
+        "landing_page, owner, country, source_system).",
+    )
+    sourced_share: SourcedShare = Field(
+        default_factory=SourcedShare,
+        description="Benchmark for the marketing-sourced share report.",
+    )
 
     @field_validator("currency")
     @classmethod
     def _currency(cls, value: str) -> str:
         if not re.fullmatch(r"[A-Z]{3}", value):
-            raise ValueError(f"'{value}' is not an ISO 4217 currency code (three capitals, e.g. EUR)")
+            raise ValueError(
+                f"'{value}' is not an ISO 4217 currency code (three capitals, e.g. EUR)"
+            )
         return value
 
     @field_validator("attributes")
