@@ -26,6 +26,10 @@ class ProjectNotFound(LeadledgerError):
     code = "project_not_found"
 
 
+class ProjectExists(LeadledgerError):
+    code = "project_exists"
+
+
 class ConfigError(LeadledgerError):
     """The project configuration is invalid; ``issues`` lists every problem found."""
 

@@ -61,8 +61,9 @@ def parse_window(value: str | float | None) -> float | None:
         return float(value)
     m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([dwh]?)\s*", str(value))
     if not m:
-        raise InvalidArgument(f"--window '{value}' is not a duration",
-                              hint="use e.g. 90d, 12w or 36h")
+        raise InvalidArgument(
+            f"--window '{value}' is not a duration", hint="use e.g. 90d, 12w or 36h"
+        )
     n = float(m.group(1))
     return n / 24 if m.group(2) == "h" else n * {"": 1, "d": 1, "w": 7}[m.group(2)]
 
@@ -92,10 +93,24 @@ def check_stage(ws: Workspace, stage: str, name: str, extra: Sequence[str] = ())
     return stage
 
 
+def require_stages(ws: Workspace, report: str, stages: Sequence[str]) -> None:
+    """Reports built on named stages say so when the project does not have them."""
+    missing = [s for s in stages if s not in ws.cfg.stage_keys]
+    if missing:
+        raise UnknownStage(
+            f"report {report} needs the stage(s) {', '.join(missing)}, which this project "
+            "does not define",
+            hint=f"stages: {', '.join(ws.cfg.stage_keys)}; rename your stages' keys in "
+            "leadledger.yaml (keep your CRM's names in source_values)",
+        )
+
+
 def check_period(period: str) -> str:
     if period not in PERIODS:
-        raise InvalidArgument(f"--period '{period}' is not one of {', '.join(PERIODS)}",
-                              hint=did_you_mean(period, PERIODS))
+        raise InvalidArgument(
+            f"--period '{period}' is not one of {', '.join(PERIODS)}",
+            hint=did_you_mean(period, PERIODS),
+        )
     return period
 
 
@@ -150,11 +165,25 @@ def periods_frame(ws: Workspace, start: dt.date, end: dt.date, period: str) -> p
     return pd.DataFrame(rows)
 
 
-def _as_of(value: Any) -> pd.Timestamp:
+def _as_of(ws: Workspace, value: Any) -> pd.Timestamp:
+    """--as-of as a UTC instant. A date or a time without an offset is in the project's time
+    zone, like --from/--to; a bare date means the end of that day."""
     if value is None:
         return pd.Timestamp.now(tz="UTC").floor("s")
-    ts = pd.Timestamp(value)
-    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+    text = str(value).strip()
+    try:
+        ts = pd.Timestamp(text)
+    except ValueError as exc:
+        raise InvalidArgument(
+            f"--as-of '{value}' is not a date or time", hint="use YYYY-MM-DD[THH:MM[:SS]][+HH:MM]"
+        ) from exc
+    if ts.tzinfo is not None:
+        return ts.tz_convert("UTC")
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        ts = ts + pd.Timedelta(days=1) - pd.Timedelta(microseconds=1)
+    return ts.tz_localize(ws.cfg.timezone, nonexistent="shift_forward", ambiguous=False).tz_convert(
+        "UTC"
+    )
 
 
 def _frame(ws: Workspace, expr: ibis.Expr) -> pd.DataFrame:
@@ -171,25 +200,36 @@ def _base_params(start: dt.date, end: dt.date, period: str, fields: list[str]) -
 
 def _skip_note(ws: Workspace) -> str:
     if ws.cfg.count_skipped_stages:
-        return ("skipped stages count as reached: a lead that jumps over a stage enters it when "
-                "it first enters a later stage (count_skipped_stages: true)")
+        return (
+            "skipped stages count as reached: a lead that jumps over a stage enters it when "
+            "it first enters a later stage (count_skipped_stages: true)"
+        )
     return "skipped stages do not count as reached (count_skipped_stages: false)"
 
 
 # -- the reports -------------------------------------------------------------------------------
 @register("stages")
-def report_stages(ws: Workspace, *, start: Any = None, end: Any = None, period: str = "month",
-                  by: Any = None) -> Report:
+def report_stages(
+    ws: Workspace, *, start: Any = None, end: Any = None, period: str = "month", by: Any = None
+) -> Report:
     period = check_period(period)
     fields = parse_fields(ws, by)
     s, e, notes = resolve_range(ws, start, end, period)
+    if s != period_start(s, period):
+        # whole periods: a count of the whole first period over its working days, never a
+        # partial count over a full divisor (or the reverse)
+        notes.append(
+            f"--from {s.isoformat()} moved to the start of its {period}, "
+            f"{period_start(s, period).isoformat()}"
+        )
+        s = period_start(s, period)
     periods = periods_frame(ws, s, e, period)
     first_counted = periods["period"].min()
     tables = ws.store.tables()
-    counts = funnel.entries_by_period(tables, ws.cfg, period=period, start=first_counted,
-                                      end=e, fields=fields)
-    order = pd.DataFrame({"stage": ws.cfg.stage_keys,
-                          "stage_rank": range(len(ws.cfg.stage_keys))})
+    counts = funnel.entries_by_period(
+        tables, ws.cfg, period=period, start=first_counted, end=e, fields=fields
+    )
+    order = pd.DataFrame({"stage": ws.cfg.stage_keys, "stage_rank": range(len(ws.cfg.stage_keys))})
     expr = funnel.stages_per_working_day(
         counts, ibis.memtable(periods), ibis.memtable(order), fields
     )
@@ -205,27 +245,49 @@ def report_stages(ws: Workspace, *, start: Any = None, end: Any = None, period: 
         "needed_per_working_day = previous period's total ÷ this period's working days; "
         "needed_per_remaining_working_day = what is still missing ÷ working days left",
     ]
-    return Report("stages", _base_params(s, e, period, fields), df, notes,
-                  title="Leads entering each stage",
-                  table_columns=["period", "stage", *fields, "entered", "working_days",
-                                 "working_days_elapsed", "per_working_day",
-                                 "change_per_working_day", "needed_per_working_day"])
+    return Report(
+        "stages",
+        _base_params(s, e, period, fields),
+        df,
+        notes,
+        title="Leads entering each stage",
+        table_columns=[
+            "period",
+            "stage",
+            *fields,
+            "entered",
+            "working_days",
+            "working_days_elapsed",
+            "per_working_day",
+            "change_per_working_day",
+            "needed_per_working_day",
+        ],
+    )
 
 
 @register("conversion")
 def report_conversion(
-    ws: Workspace, *, from_stage: str = "lead", to_stage: str = "customer",
-    start: Any = None, end: Any = None, period: str = "month", by: Any = None,
-    window: Any = None, ordered: bool = False, as_of: Any = None,
+    ws: Workspace,
+    *,
+    from_stage: str = "lead",
+    to_stage: str | None = None,
+    start: Any = None,
+    end: Any = None,
+    period: str = "month",
+    by: Any = None,
+    window: Any = None,
+    ordered: bool = False,
+    as_of: Any = None,
 ) -> Report:
     period = check_period(period)
     fields = parse_fields(ws, by)
+    if to_stage is None:  # the next stage from visitor, else the end of the funnel
+        to_stage = ws.cfg.stage_keys[0] if from_stage == "visitor" else ws.cfg.stage_keys[-1]
     check_stage(ws, from_stage, "from-stage", extra=["visitor"])
     check_stage(ws, to_stage, "to-stage")
     s, e, notes = resolve_range(ws, start, end, period)
     tables = ws.store.tables()
-    params = {**_base_params(s, e, period, fields), "from_stage": from_stage,
-              "to_stage": to_stage}
+    params = {**_base_params(s, e, period, fields), "from_stage": from_stage, "to_stage": to_stage}
     if from_stage == "visitor":
         bad = [f for f in fields if f not in conv.TRAFFIC_FIELDS]
         if bad:
@@ -235,19 +297,31 @@ def report_conversion(
             )
         if to_stage != ws.cfg.stage_keys[0]:
             raise InvalidArgument(f"from visitor the next stage is '{ws.cfg.stage_keys[0]}'")
-        df = _frame(ws, conv.visitor_to_lead(tables, ws.cfg, period=period, start=s, end=e,
-                                             fields=fields))
-        notes.append("visitor → lead is a flow ratio (new leads ÷ visits in the period): "
-                     "visitors are anonymous traffic counts, not a cohort")
+        df = _frame(
+            ws, conv.visitor_to_lead(tables, ws.cfg, period=period, start=s, end=e, fields=fields)
+        )
+        notes.append(
+            "visitor → lead is a flow ratio (new leads ÷ visits in the period): "
+            "visitors are anonymous traffic counts, not a cohort"
+        )
         return Report("conversion", params, df, notes, title="Visitor → lead")
     keys = ws.cfg.stage_keys
     if keys.index(to_stage) <= keys.index(from_stage):
         raise InvalidArgument(f"--to-stage {to_stage} must come after --from-stage {from_stage}")
     window_days = parse_window(window)
-    as_of_ts = _as_of(as_of)
+    as_of_ts = _as_of(ws, as_of)
     expr = conv.cohort_conversion(
-        tables, ws.cfg, from_stage=from_stage, to_stage=to_stage, period=period, start=s,
-        end=e, as_of=as_of_ts, fields=fields, window_days=window_days, ordered=ordered,
+        tables,
+        ws.cfg,
+        from_stage=from_stage,
+        to_stage=to_stage,
+        period=period,
+        start=s,
+        end=e,
+        as_of=as_of_ts,
+        fields=fields,
+        window_days=window_days,
+        ordered=ordered,
     )
     df = _frame(ws, expr)
     params.update(window_days=window_days, ordered=ordered, as_of=as_of_ts)
@@ -255,9 +329,12 @@ def report_conversion(
         f"rate = cohort conversion: of the leads that entered {from_stage} in the period, the "
         f"share that reached {to_stage} by {as_of_ts.isoformat()}"
         + (f" within {window_days:g} days" if window_days is not None else "")
-        + ("; only when reached at or after entering " + from_stage if ordered else
-           "; 'reached' includes back-filled dates (CRMs) — use --ordered to require "
-           f"{to_stage} after {from_stage}"),
+        + (
+            "; only when reached at or after entering " + from_stage
+            if ordered
+            else "; 'reached' includes back-filled dates (CRMs) — use --ordered to require "
+            f"{to_stage} after {from_stage}"
+        ),
         f"cumulative_rate: of the leads that entered {keys[0]} in the period, the share that "
         f"reached {to_stage}; flow_ratio = entered {to_stage} ÷ entered {from_stage} in the "
         "period (for pacing)",
@@ -265,25 +342,49 @@ def report_conversion(
     ]
     ooo = int(df["out_of_order"].sum()) if len(df) else 0
     if ooo:
-        notes.append(f"{ooo} lead(s) reached {to_stage} before entering {from_stage}; counted "
-                     "unless --ordered, listed by 'leadledger check'")
-    return Report("conversion", params, df, notes,
-                  title=f"Conversion {from_stage} → {to_stage}",
-                  table_columns=["period", *fields, "entered", "converted", "rate",
-                                 "median_days_to_convert", "cumulative_rate", "flow_ratio"])
+        notes.append(
+            f"{ooo} lead(s) reached {to_stage} before entering {from_stage}; counted "
+            "unless --ordered, listed by 'leadledger check'"
+        )
+    return Report(
+        "conversion",
+        params,
+        df,
+        notes,
+        title=f"Conversion {from_stage} → {to_stage}",
+        table_columns=[
+            "period",
+            *fields,
+            "entered",
+            "converted",
+            "rate",
+            "median_days_to_convert",
+            "cumulative_rate",
+            "flow_ratio",
+        ],
+    )
 
 
 @register("velocity")
-def report_velocity(ws: Workspace, *, start: Any = None, end: Any = None,
-                    period: str | None = None, by: Any = None, as_of: Any = None) -> Report:
+def report_velocity(
+    ws: Workspace,
+    *,
+    start: Any = None,
+    end: Any = None,
+    period: str | None = None,
+    by: Any = None,
+    as_of: Any = None,
+) -> Report:
     if period:
         check_period(period)
     fields = parse_fields(ws, by)
-    s, e, notes = resolve_range(ws, start, end, period or "month",
-                                periods_back=11 if period else 23)
-    as_of_ts = _as_of(as_of)
-    expr = velocity.time_in_stage(ws.store.tables(), ws.cfg, start=s, end=e, as_of=as_of_ts,
-                             period=period, fields=fields)
+    s, e, notes = resolve_range(
+        ws, start, end, period or "month", periods_back=11 if period else 23
+    )
+    as_of_ts = _as_of(ws, as_of)
+    expr = velocity.time_in_stage(
+        ws.store.tables(), ws.cfg, start=s, end=e, as_of=as_of_ts, period=period, fields=fields
+    )
     df = _frame(ws, expr)
     notes += [
         "time in stage = from the first entry into a stage to the first entry into the next "
@@ -293,16 +394,33 @@ def report_velocity(ws: Workspace, *, start: Any = None, end: Any = None,
         "(disqualified, recycled, lost)",
     ]
     params = {"from": s, "to": e, "period": period, "by": fields, "as_of": as_of_ts}
-    return Report("velocity", params, df, notes, title="Time in stage",
-                  table_columns=[*(["period"] if period else []), "stage", *fields, "left",
-                                 "median_days", "mean_days", "p90_days", "open",
-                                 "open_median_age_days", "closed"])
+    return Report(
+        "velocity",
+        params,
+        df,
+        notes,
+        title="Time in stage",
+        table_columns=[
+            *(["period"] if period else []),
+            "stage",
+            *fields,
+            "left",
+            "median_days",
+            "mean_days",
+            "p90_days",
+            "open",
+            "open_median_age_days",
+            "closed",
+        ],
+    )
 
 
 @register("acceptance")
-def report_acceptance(ws: Workspace, *, start: Any = None, end: Any = None,
-                      period: str = "month", by: Any = None) -> Report:
+def report_acceptance(
+    ws: Workspace, *, start: Any = None, end: Any = None, period: str = "month", by: Any = None
+) -> Report:
     period = check_period(period)
+    require_stages(ws, "acceptance", ["mql", "sal", "sql"])
     by_reason = False
     if by:
         items = [x.strip() for x in (by.split(",") if isinstance(by, str) else by)]
@@ -313,13 +431,18 @@ def report_acceptance(ws: Workspace, *, start: Any = None, end: Any = None,
     tables = ws.store.tables()
     params = _base_params(s, e, period, fields + (["reason"] if by_reason else []))
     if by_reason:
-        df = _frame(ws, acc.rejections_by_reason(tables, ws.cfg, period=period, start=s, end=e,
-                                                 fields=fields))
-        notes.append("rejected MQLs by the reason code of the rejection (disqualified or "
-                     "recycled at or after entering mql, never accepted)")
+        df = _frame(
+            ws,
+            acc.rejections_by_reason(tables, ws.cfg, period=period, start=s, end=e, fields=fields),
+        )
+        notes.append(
+            "rejected MQLs by the reason code of the rejection (disqualified or "
+            "recycled at or after entering mql, never accepted)"
+        )
         return Report("acceptance", params, df, notes, title="MQL rejections by reason")
-    df = _frame(ws, acc.acceptance_by_period(tables, ws.cfg, period=period, start=s, end=e,
-                                   fields=fields))
+    df = _frame(
+        ws, acc.acceptance_by_period(tables, ws.cfg, period=period, start=s, end=e, fields=fields)
+    )
     notes += [
         "acceptance_rate = accepted ÷ (accepted + rejected): accepted = reached sal or later; "
         "rejected = disqualified or recycled at/after entering mql and never accepted; "
@@ -332,13 +455,19 @@ def report_acceptance(ws: Workspace, *, start: Any = None, end: Any = None,
 
 
 @register("sourced")
-def report_sourced(ws: Workspace, *, start: Any = None, end: Any = None,
-                   period: str = "quarter", by: Any = None) -> Report:
+def report_sourced(
+    ws: Workspace, *, start: Any = None, end: Any = None, period: str = "quarter", by: Any = None
+) -> Report:
     period = check_period(period)
+    require_stages(ws, "sourced", ["customer"])
     fields = parse_fields(ws, by)
     s, e, notes = resolve_range(ws, start, end, period, periods_back=7)
-    df = _frame(ws, sourced.sourced_share(ws.store.tables(), ws.cfg, period=period, start=s,
-                                          end=e, fields=fields))
+    df = _frame(
+        ws,
+        sourced.sourced_share(
+            ws.store.tables(), ws.cfg, period=period, start=s, end=e, fields=fields
+        ),
+    )
     low, high, label = BANDS[ws.cfg.sourced_share.band]
     notes += [
         "marketing_share = new customers whose originating source (lead channel, else first "
@@ -348,13 +477,27 @@ def report_sourced(ws: Workspace, *, start: Any = None, end: Any = None,
     ]
     unknown = int(df["unknown_source"].sum()) if len(df) else 0
     if unknown:
-        notes.append(f"{unknown} customer(s) have no known source channel (not configured, or "
-                     "empty): they count in the denominator")
-    return Report("sourced", _base_params(s, e, period, fields), df, notes,
-                  title="Marketing-sourced share of new customers",
-                  table_columns=["period", *fields, "customers", "marketing_sourced",
-                                 "sales_sourced", "unknown_source", "marketing_share",
-                                 "band_status"])
+        notes.append(
+            f"{unknown} customer(s) have no known source channel (not configured, or "
+            "empty): they count in the denominator"
+        )
+    return Report(
+        "sourced",
+        _base_params(s, e, period, fields),
+        df,
+        notes,
+        title="Marketing-sourced share of new customers",
+        table_columns=[
+            "period",
+            *fields,
+            "customers",
+            "marketing_sourced",
+            "sales_sourced",
+            "unknown_source",
+            "marketing_share",
+            "band_status",
+        ],
+    )
 
 
 def next_period(day: dt.date, period: str) -> dt.date:

@@ -10,7 +10,7 @@ from typing import Any
 
 from leadledger.config import CONFIG_NAME, default_config_text, find_project_dir, load_config
 from leadledger.config.models import ProjectConfig
-from leadledger.errors import ProjectNotFound
+from leadledger.errors import ProjectExists, ProjectNotFound
 from leadledger.ledger.importer import Importer, ImportResult, Progress
 from leadledger.ledger.mapping import load_mapping
 from leadledger.ledger.store import Store
@@ -23,7 +23,7 @@ def init_project(folder: Path, *, config_text: str | None = None, force: bool = 
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / CONFIG_NAME
     if path.exists() and not force:
-        raise ProjectNotFound(
+        raise ProjectExists(
             f"{path} already exists", hint="pass --force to overwrite it, or pick another folder"
         )
     path.write_text(config_text or default_config_text(), encoding="utf-8")
@@ -37,9 +37,7 @@ class Workspace:
     """A project: config + connection. Metrics are bound to the store here and run."""
 
     def __init__(self, project_dir: Path | None = None, *, config: ProjectConfig | None = None):
-        self.project_dir = (
-            Path(project_dir).resolve() if project_dir else find_project_dir()
-        )
+        self.project_dir = Path(project_dir).resolve() if project_dir else find_project_dir()
         if config is None and not (self.project_dir / CONFIG_NAME).is_file():
             raise ProjectNotFound(
                 f"{self.project_dir} holds no {CONFIG_NAME}",
@@ -78,8 +76,9 @@ class Workspace:
         progress: Progress | None = None,
     ) -> ImportResult:
         m = load_mapping(mapping, preset) if (mapping or preset) else None
-        importer = Importer(self.store, self.project_dir, kind, m, encoding=encoding,
-                            progress=progress)
+        importer = Importer(
+            self.store, self.project_dir, kind, m, encoding=encoding, progress=progress
+        )
         return importer.run([Path(f) for f in files])
 
     # -- reports ------------------------------------------------------------------------

@@ -116,7 +116,7 @@ def validate(project: ProjectOpt = None, fmt: FormatOpt = "table") -> None:
 
     _check_format(fmt)
     folder = Path(project) if project else find_project_dir()
-    cfg, issues = validate_config(folder / CONFIG_NAME)
+    _cfg, issues = validate_config(folder / CONFIG_NAME)
     errors = [i for i in issues if i.severity == "error"]
     if fmt == "json":
         sys.stdout.write(
@@ -276,7 +276,14 @@ def report_conversion(
     from_stage: Annotated[
         str, typer.Option("--from-stage", help="Cohort stage S (or visitor).")
     ] = "lead",
-    to_stage: Annotated[str, typer.Option("--to-stage", help="Target stage T.")] = "customer",
+    to_stage: Annotated[
+        str | None,
+        typer.Option(
+            "--to-stage",
+            help="Target stage T (default: the last stage; 'lead' from visitor).",
+            show_default=False,
+        ),
+    ] = None,
     window: Annotated[
         str | None, typer.Option(help="Conversion window, e.g. 90d, 12w.", show_default=False)
     ] = None,
