@@ -33,7 +33,7 @@ class Report:
 
     def rows(self) -> list[dict[str, Any]]:
         return [
-            {k: plain(v) for k, v in rec.items()}
+            {str(k): plain(v) for k, v in rec.items()}
             for rec in self.frame.to_dict(orient="records")
         ]
 

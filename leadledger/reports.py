@@ -149,15 +149,16 @@ def periods_frame(ws: Workspace, start: dt.date, end: dt.date, period: str) -> p
     prev = period_start(period_start(start, period) - dt.timedelta(days=1), period)
     cal = ws.calendar.periods(prev, end, period)
     rows = []
-    for rec in cal.itertuples():
-        first, last = rec.period, rec.period_end
+    for rec in cal.to_dict(orient="records"):
+        first: dt.date = rec["period"]
+        last: dt.date = rec["period_end"]
         in_from = max(first, start) if first >= period_start(start, period) else first
         elapsed = ws.calendar.working_days(in_from, min(last, end))
         left = ws.calendar.working_days(end + dt.timedelta(days=1), last) if last > end else 0
         rows.append(
             {
                 "period": first,
-                "working_days": rec.working_days,
+                "working_days": rec["working_days"],
                 "working_days_elapsed": elapsed,
                 "working_days_left": left,
             }

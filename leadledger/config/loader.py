@@ -14,7 +14,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
 
-from leadledger.config.models import ProjectConfig
+from leadledger.config.models import ProjectConfig, SideState, Stage
 from leadledger.errors import ConfigError, ProjectNotFound
 from leadledger.suggest import did_you_mean
 
@@ -145,14 +145,16 @@ def _cross_rules(cfg: ProjectConfig, data: Any, file: str) -> list[ConfigIssue]:
     issues: list[ConfigIssue] = []
 
     def add(code: str, message: str, path: tuple, severity: str = "error", hint: str | None = None):
-        issues.append(
-            ConfigIssue(code, message, path, _line_of(data, path), severity, hint, file)
-        )
+        issues.append(ConfigIssue(code, message, path, _line_of(data, path), severity, hint, file))
 
+    groups: tuple[tuple[str, Sequence[Stage | SideState]], ...] = (
+        ("stages", cfg.stages),
+        ("side_states", cfg.side_states),
+    )
     if len(cfg.stages) < 2:
         add("stages_too_few", "a funnel needs at least two ordered stages", ("stages",))
     seen: dict[str, tuple] = {}
-    for kind, items in (("stages", cfg.stages), ("side_states", cfg.side_states)):
+    for kind, items in groups:
         for i, item in enumerate(items):
             if item.key in seen:
                 add(
@@ -163,7 +165,7 @@ def _cross_rules(cfg: ProjectConfig, data: Any, file: str) -> list[ConfigIssue]:
                 )
             seen[item.key] = (kind, i)
     values: dict[str, str] = {}
-    for kind, items in (("stages", cfg.stages), ("side_states", cfg.side_states)):
+    for kind, items in groups:
         for i, item in enumerate(items):
             for j, value in enumerate(item.source_values):
                 folded = value.casefold()
@@ -203,13 +205,23 @@ def _cross_rules(cfg: ProjectConfig, data: Any, file: str) -> list[ConfigIssue]:
                 or f"valid: {', '.join(supported[cal.country][:30])}",
             )
     elif cal.subdivision:
-        add("calendar_subdivision_without_country", "subdivision needs a country",
-            ("calendar", "subdivision"))
+        add(
+            "calendar_subdivision_without_country",
+            "subdivision needs a country",
+            ("calendar", "subdivision"),
+        )
     if not cal.working_weekdays:
-        add("calendar_no_working_days", "working_weekdays is empty", ("calendar", "working_weekdays"))
+        add(
+            "calendar_no_working_days",
+            "working_weekdays is empty",
+            ("calendar", "working_weekdays"),
+        )
     if cal.business_hours[0] >= cal.business_hours[1]:
-        add("calendar_business_hours", "business_hours must start before they end",
-            ("calendar", "business_hours"))
+        add(
+            "calendar_business_hours",
+            "business_hours must start before they end",
+            ("calendar", "business_hours"),
+        )
     ch_seen: dict[str, str] = {}
     ch_keys: set[str] = set()
     for i, ch in enumerate(cfg.channels):

@@ -94,6 +94,13 @@ class SideState(Strict):
     _key = field_validator("key")(_check_key)
 
 
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
+def _monday_to_friday() -> list[Weekday]:
+    return ["mon", "tue", "wed", "thu", "fri"]
+
+
 class Calendar(Strict):
     """Working days: weekdays minus public holidays minus the project's own closures."""
 
@@ -107,8 +114,8 @@ class Calendar(Strict):
         description="Subdivision of `country` whose regional holidays also count, e.g. `MD` "
         "(Madrid); needs `country`.",
     )
-    working_weekdays: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = Field(
-        default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"],
+    working_weekdays: list[Weekday] = Field(
+        default_factory=_monday_to_friday,
         description="Weekdays that are working days (unless a holiday or a closure).",
     )
     closures: list[dt.date] = Field(
@@ -250,7 +257,8 @@ class ProjectConfig(Strict):
     def stage_value_map(self) -> dict[str, str]:
         """Source value (case-folded) → stage or side-state key; keys map to themselves."""
         mapping: dict[str, str] = {}
-        for item in [*self.stages, *self.side_states]:
+        items: list[Stage | SideState] = [*self.stages, *self.side_states]
+        for item in items:
             mapping[item.key.casefold()] = item.key
             for value in item.source_values:
                 mapping[value.casefold()] = item.key
