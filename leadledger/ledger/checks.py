@@ -40,9 +40,11 @@ def stage_before_created(t: Tables, cfg: ProjectConfig) -> ir.Table:
     leads = current_leads(t)
     j = ev.join(leads, ev.lead_id == leads.lead_id)
     j = j.filter(j.entered_at < j.created_at)
-    return j.select(id=j.lead_id, at=j.entered_at,
-                    detail=j.stage + " entered before the lead was created (" +
-                    _str(j.created_at) + ")")
+    return j.select(
+        id=j.lead_id,
+        at=j.entered_at,
+        detail=j.stage + " entered before the lead was created (" + _str(j.created_at) + ")",
+    )
 
 
 def stage_backwards(t: Tables, cfg: ProjectConfig) -> ir.Table:
@@ -51,14 +53,21 @@ def stage_backwards(t: Tables, cfg: ProjectConfig) -> ir.Table:
     keys = cfg.stage_keys
     parts = []
     for i, s in enumerate(keys[1:-1], start=1):
-        for later in keys[i + 1:]:
-            cond = j[at_col(s)].notnull() & j[at_col(later)].notnull() & (
-                j[at_col(s)] > j[at_col(later)])
-            parts.append(j.filter(cond).select(
-                id=j.lead_id, at=j[at_col(s)],
-                detail=ibis.literal(f"{s} entered after {later} (") + _str(j[at_col(later)])
-                + ")",
-            ))
+        for later in keys[i + 1 :]:
+            cond = (
+                j[at_col(s)].notnull()
+                & j[at_col(later)].notnull()
+                & (j[at_col(s)] > j[at_col(later)])
+            )
+            parts.append(
+                j.filter(cond).select(
+                    id=j.lead_id,
+                    at=j[at_col(s)],
+                    detail=ibis.literal(f"{s} entered after {later} (")
+                    + _str(j[at_col(later)])
+                    + ")",
+                )
+            )
     out = parts[0]
     for p in parts[1:]:
         out = out.union(p, distinct=False)
@@ -76,16 +85,24 @@ def deal_won_before_first_contact(t: Tables, cfg: ProjectConfig) -> ir.Table:
     first_contact = ibis.least(j.created_at_right, j.first_touch_at)
     j = j.mutate(first_contact=first_contact)
     j = j.filter(j.first_contact.notnull() & (j.closed_at < j.first_contact))
-    return j.select(id=j.deal_id, at=j.closed_at,
-                    detail="won before the lead's first contact (" + _str(j.first_contact)
-                    + ") for lead " + j.lead_id)
+    return j.select(
+        id=j.deal_id,
+        at=j.closed_at,
+        detail="won before the lead's first contact ("
+        + _str(j.first_contact)
+        + ") for lead "
+        + j.lead_id,
+    )
 
 
 def deal_closed_before_created(t: Tables, cfg: ProjectConfig) -> ir.Table:
     d = current_deals(t)
     d = d.filter(d.closed_at.notnull() & (d.closed_at < d.created_at))
-    return d.select(id=d.deal_id, at=d.closed_at,
-                    detail="closed before it was created (" + _str(d.created_at) + ")")
+    return d.select(
+        id=d.deal_id,
+        at=d.closed_at,
+        detail="closed before it was created (" + _str(d.created_at) + ")",
+    )
 
 
 def duplicate_identity(t: Tables, cfg: ProjectConfig) -> ir.Table:
@@ -94,23 +111,32 @@ def duplicate_identity(t: Tables, cfg: ProjectConfig) -> ir.Table:
     g = leads.group_by("_email").agg(n=leads.lead_id.nunique(), first=leads.created_at.min())
     g = g.filter(g.n > 1)
     j = leads.join(g, "_email")
-    return j.select(id=j.lead_id, at=j.created_at,
-                    detail="e-mail " + j._email + " is shared by " + _str(j.n) + " leads")
+    return j.select(
+        id=j.lead_id,
+        at=j.created_at,
+        detail="e-mail " + j._email + " is shared by " + _str(j.n) + " leads",
+    )
 
 
 def orphan_stage_events(t: Tables, cfg: ProjectConfig) -> ir.Table:
     ev = t["stage_events"]
     leads = current_leads(t).select("lead_id")
     o = ev.anti_join(leads, "lead_id")
-    return o.select(id=o.lead_id, at=o.entered_at,
-                    detail=o.stage + " event for a lead that is not in the leads table")
+    return o.select(
+        id=o.lead_id,
+        at=o.entered_at,
+        detail=o.stage + " event for a lead that is not in the leads table",
+    )
 
 
 def orphan_deals(t: Tables, cfg: ProjectConfig) -> ir.Table:
     d = current_deals(t).filter(lambda x: x.lead_id.notnull())
     o = d.anti_join(current_leads(t).select("lead_id"), "lead_id")
-    return o.select(id=o.deal_id, at=o.created_at,
-                    detail="deal for lead " + o.lead_id + ", which is not in the leads table")
+    return o.select(
+        id=o.deal_id,
+        at=o.created_at,
+        detail="deal for lead " + o.lead_id + ", which is not in the leads table",
+    )
 
 
 def unknown_channel(t: Tables, cfg: ProjectConfig) -> ir.Table:
@@ -121,8 +147,9 @@ def unknown_channel(t: Tables, cfg: ProjectConfig) -> ir.Table:
     else:
         leads = leads.filter(ibis.literal(False))
     g = leads.group_by("channel").agg(n=leads.count(), first=leads.created_at.min())
-    return g.select(id=g.channel, at=g.first,
-                    detail=_str(g.n) + " lead(s) with a channel not in the config")
+    return g.select(
+        id=g.channel, at=g.first, detail=_str(g.n) + " lead(s) with a channel not in the config"
+    )
 
 
 def unknown_reason(t: Tables, cfg: ProjectConfig) -> ir.Table:
@@ -132,14 +159,18 @@ def unknown_reason(t: Tables, cfg: ProjectConfig) -> ir.Table:
         if s.reason_codes:
             conds.append((ev.stage == s.key) & ~ev.reason.isin(s.reason_codes))
     if not conds:
-        return ev.filter(ibis.literal(False)).select(id=ev.lead_id, at=ev.entered_at,
-                                                      detail=ev.reason)
+        return ev.filter(ibis.literal(False)).select(
+            id=ev.lead_id, at=ev.entered_at, detail=ev.reason
+        )
     cond = conds[0]
     for c in conds[1:]:
         cond |= c
     bad = ev.filter(cond)
-    return bad.select(id=bad.lead_id, at=bad.entered_at,
-                      detail=bad.stage + " with a reason code not in the config: " + bad.reason)
+    return bad.select(
+        id=bad.lead_id,
+        at=bad.entered_at,
+        detail=bad.stage + " with a reason code not in the config: " + bad.reason,
+    )
 
 
 def future_dates(t: Tables, cfg: ProjectConfig) -> ir.Table:
@@ -150,16 +181,27 @@ def future_dates(t: Tables, cfg: ProjectConfig) -> ir.Table:
 
 
 CHECKS = (
-    Check("stage_before_created", "warning", "stage entered before the lead was created",
-          stage_before_created),
+    Check(
+        "stage_before_created",
+        "warning",
+        "stage entered before the lead was created",
+        stage_before_created,
+    ),
     Check("stage_backwards", "warning", "stage moved backwards (out of order)", stage_backwards),
-    Check("deal_won_before_first_contact", "warning", "deal won before first contact",
-          deal_won_before_first_contact),
-    Check("deal_closed_before_created", "warning", "deal closed before it was created",
-          deal_closed_before_created),
+    Check(
+        "deal_won_before_first_contact",
+        "warning",
+        "deal won before first contact",
+        deal_won_before_first_contact,
+    ),
+    Check(
+        "deal_closed_before_created",
+        "warning",
+        "deal closed before it was created",
+        deal_closed_before_created,
+    ),
     Check("duplicate_identity", "warning", "several leads share an e-mail", duplicate_identity),
-    Check("orphan_stage_event", "warning", "stage event for an unknown lead",
-          orphan_stage_events),
+    Check("orphan_stage_event", "warning", "stage event for an unknown lead", orphan_stage_events),
     Check("orphan_deal", "info", "deal for an unknown lead", orphan_deals),
     Check("unknown_channel", "warning", "channel not in the config", unknown_channel),
     Check("unknown_reason", "info", "reason code not in the config", unknown_reason),

@@ -14,22 +14,59 @@ import ibis.expr.types as ir
 from leadledger.config.models import ProjectConfig
 
 Tables = Mapping[str, ir.Table]
-COST_KEY = ("cost_id", "period_start", "period_end", "channel", "campaign", "category",
-            "description")
+COST_KEY = (
+    "cost_id",
+    "period_start",
+    "period_end",
+    "channel",
+    "campaign",
+    "category",
+    "description",
+)
 TRAFFIC_KEY = ("day", "channel", "landing_page", "campaign")
 
 
 def current(table: ir.Table, key: Sequence[str]) -> ir.Table:
     """The latest imported version of each record (by batch, then row within the batch)."""
-    w = ibis.window(group_by=[table[k] for k in key], order_by=[
-        ibis.desc(table.batch_no), ibis.desc(table.row_no)
-    ])
+    w = ibis.window(
+        group_by=[table[k] for k in key],
+        order_by=[ibis.desc(table.batch_no), ibis.desc(table.row_no)],
+    )
     ranked = table.mutate(_version=ibis.row_number().over(w))
     return ranked.filter(ranked._version == 0).drop("_version")
 
 
+#: Orders rows by import: batch_no * ROW_SPAN + row_no (row numbers stay below ROW_SPAN).
+ROW_SPAN = 10_000_000_000
+LEAD_BOOKKEEPING = ("row_id", "batch_no", "row_no", "imported_at")
+
+
 def current_leads(tables: Tables) -> ir.Table:
-    return current(tables["leads"], ["lead_id"])
+    """Each lead as the CRM sees it now: a field-wise merge of its rows (partial updates).
+
+    For every field, the value of the latest row (by batch, then row within the batch) where
+    the field is not null; a null in a later row means "not in that file", never "cleared".
+    ``row_id``, ``batch_no``, ``row_no`` and ``imported_at`` are those of the lead's latest row.
+    Leads with a single row (most of them) are passed through without aggregation; the others
+    are merged with filtered ``argmax`` (DuckDB: ordered ``first``; PostgreSQL: ``array_agg``).
+    """
+    t = tables["leads"]
+    counts = t.group_by("lead_id").agg(_rows=t.count())
+    single = t.semi_join(counts.filter(counts._rows == 1).select("lead_id"), "lead_id")
+    many = t.semi_join(counts.filter(counts._rows > 1).select("lead_id"), "lead_id")
+    order = many.batch_no * ROW_SPAN + many.row_no
+    aggs: dict[str, ir.Value] = {}
+    for name in t.columns:
+        if name == "lead_id":
+            continue
+        col = many[name]
+        aggs[name] = (
+            col.argmax(order)
+            if name in LEAD_BOOKKEEPING
+            else col.argmax(order, where=col.notnull())
+        )
+    merged = many.group_by("lead_id").agg(**aggs)
+    return single.select(*merged.columns).union(merged, distinct=False)
 
 
 def current_deals(tables: Tables) -> ir.Table:
@@ -102,8 +139,7 @@ def journeys(
             later = [j[at_col(s)] for s in keys[i + 1 :]]
             later_first = ibis.least(*later) if len(later) > 1 else (later[0] if later else None)
             reached[reached_col(stage)] = (
-                j[at_col(stage)] if later_first is None
-                else j[at_col(stage)].coalesce(later_first)
+                j[at_col(stage)] if later_first is None else j[at_col(stage)].coalesce(later_first)
             )
         else:
             reached[reached_col(stage)] = j[at_col(stage)]
@@ -111,9 +147,7 @@ def journeys(
     return with_fields(j, tables, cfg, fields)
 
 
-def with_fields(
-    j: ir.Table, tables: Tables, cfg: ProjectConfig, fields: Sequence[str]
-) -> ir.Table:
+def with_fields(j: ir.Table, tables: Tables, cfg: ProjectConfig, fields: Sequence[str]) -> ir.Table:
     """Join lead attributes / first-touch fields onto a per-lead table."""
     fields = list(dict.fromkeys(fields))
     lead_fields = [f for f in fields if not f.startswith("first_touch_")]

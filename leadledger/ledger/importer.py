@@ -1,14 +1,21 @@
 """Import files into the ledger: map, validate, quarantine, deduplicate, append in one transaction.
 
 Accounting, always: ``read = accepted + rejected + skipped`` where *skipped* are rows already in
-the ledger (or repeated in the same import). Rejected rows go to ``quarantine.csv`` with the file,
-row, column, value and what was expected, beside ``report.json``.
+the ledger (or repeated in the same import): identical content, hence the same row id. Rejected
+rows go to ``quarantine.csv`` with the file, row, column, value and what was expected, beside
+``report.json``. Everything an import writes is appended in one transaction.
+
+Leads are partial updates (CRM semantics): a leads row for a lead the ledger already knows, or that
+another row of the same import creates, may carry only some fields; ``created_at`` is required
+only for a new lead. The current lead is a field-wise merge
+(``leadledger.ledger.derived.current_leads``).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import difflib
 import hashlib
 import json
 import re
@@ -32,6 +39,11 @@ from leadledger.suggest import did_you_mean
 Progress = Callable[[str, int, int], None]
 AWARE_RE = r"(?:Z|[+-]\d{2}:?\d{2})$"
 MIN_YEAR, MAX_YEAR = 1900, 2200
+ISO = "ISO8601"
+DATE_ONLY_RE = r"\d{4}-\d{2}-\d{2}|\d{8}"
+RECORD = "(record)"
+#: created_at of a lead is required only when the lead is new.
+NEW_LEAD_ONLY = "created_at (required for a new lead)"
 
 
 @dataclasses.dataclass
@@ -56,6 +68,10 @@ class FileResult:
     format: str | None = None
     ignored_columns: list[str] = dataclasses.field(default_factory=list)
     properties_columns: list[str] = dataclasses.field(default_factory=list)
+    #: mapped columns the file does not have (skipped: ``skip_missing_columns``)
+    missing_columns: list[str] = dataclasses.field(default_factory=list)
+    #: blank lines / rows of empty cells in a CSV (no data: not records, not counted as read)
+    blank_rows: int = 0
     rejections_by_column: dict[str, int] = dataclasses.field(default_factory=dict)
 
 
@@ -192,28 +208,35 @@ class Importer:
         started = pd.Timestamp.now(tz="UTC")
         result = ImportResult(self.kind.name, batch_no, [])
         quarantine: list[pd.DataFrame] = []
-        prepared: list[tuple[FileResult, pd.DataFrame, pd.DataFrame, str]] = []
+        prepared: list[tuple[FileResult, pd.DataFrame, pd.DataFrame]] = []
         seen_ids: set[str] = set()
         seen_event_ids: set[str] = set()
-        row_base = 0
+        checked: list[tuple[ReadResult, FileResult, pd.DataFrame, pd.DataFrame, list[Problem]]] = []
         for path in files:
             path = Path(path)
             self.progress(f"reading {path.name}", 0, 4)
             read = read_file(path, delimiter=self.mapping.delimiter, encoding=self.encoding)
-            fres = FileResult(str(path), read=read.read, encoding=read.encoding,
-                              delimiter=read.delimiter, format=read.format)
+            fres = FileResult(
+                str(path),
+                read=read.read,
+                encoding=read.encoding,
+                delimiter=read.delimiter,
+                format=read.format,
+                blank_rows=read.blank,
+            )
             self.progress(f"checking {path.name}", 1, 4)
-            good, events, rejected = self._prepare(read, fres, str(path))
+            typed, events, problems = self._check(read, fres, str(path))
+            checked.append((read, fres, typed, events, problems))
+        if self.kind.name == "leads":
+            self._check_new_leads([(c[2], c[4]) for c in checked])
+        row_base = 0
+        for read, fres, typed, events, problems in checked:
+            good, events, rejected = self._split(read, fres, fres.file, typed, events, problems)
             quarantine.append(rejected)
-            # rows repeated within this import
+            # rows repeated within this import (same content, hence the same row id)
             dup_mask = good["row_id"].isin(seen_ids) | good["row_id"].duplicated()
-            if not self.kind.versioned:
-                fres.skipped += int(dup_mask.sum())
-                good = good[~dup_mask]
-            else:
-                # a versioned record identical to its previous row in this import is a repeat
-                fres.skipped += int(dup_mask.sum())
-                good = good[~dup_mask]
+            fres.skipped += int(dup_mask.sum())
+            good = good[~dup_mask]
             seen_ids.update(good["row_id"])
             if not events.empty:
                 edup = events["row_id"].isin(seen_event_ids) | events["row_id"].duplicated()
@@ -222,34 +245,35 @@ class Importer:
                 seen_event_ids.update(events["row_id"])
             good = good.assign(row_no=np.arange(row_base, row_base + len(good), dtype=np.int64))
             row_base += len(good)
-            prepared.append((fres, good, events, str(path)))
+            prepared.append((fres, good, events))
             result.files.append(fres)
 
         self.progress("deduplicating", 2, 4)
-        all_good = pd.concat([p[1] for p in prepared], ignore_index=True) if prepared else None
+        all_good = pd.concat([p[1] for p in prepared], ignore_index=True)
         all_events = pd.concat([p[2] for p in prepared], ignore_index=True)
-        existing = self._existing_ids(all_good) if all_good is not None else set()
+        existing = self._existing_ids(all_good)
         existing_events = self._existing_event_ids(all_events)
         now = pd.Timestamp.now(tz="UTC")
-        to_write: list[pd.DataFrame] = []
+        news: list[pd.DataFrame] = []
         events_to_write: list[pd.DataFrame] = []
-        for fres, good, events, _ in prepared:
+        for fres, good, events in prepared:
+            # a row already in the ledger (any version) is a repeat: re-imports change nothing
             known = good["row_id"].isin(existing)
             fres.skipped += int(known.sum())
-            new = good[~known]
-            fres.accepted = len(new)
-            to_write.append(new)
+            news.append(good[~known])
             if not events.empty:
                 eknown = events["row_id"].isin(existing_events)
                 fres.stage_events_skipped += int(eknown.sum())
                 enew = events[~eknown]
                 fres.stage_events_new = len(enew)
                 events_to_write.append(enew)
+        for fres, new in zip(result.files, news, strict=True):
+            fres.accepted = len(new)
             assert fres.accepted + fres.rejected + fres.skipped == fres.read, fres
 
         self.progress("writing", 3, 4)
         with self.store.transaction():
-            rows = pd.concat(to_write, ignore_index=True) if to_write else pd.DataFrame()
+            rows = pd.concat(news, ignore_index=True)
             if not rows.empty:
                 rows = rows.assign(batch_no=batch_no, imported_at=now)
                 self.store.append(self.kind.table, rows.drop(columns=[ROW], errors="ignore"))
@@ -288,9 +312,10 @@ class Importer:
         return result
 
     # -- preparing one file -------------------------------------------------------------
-    def _prepare(
+    def _check(
         self, read: ReadResult, fres: FileResult, file: str
-    ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    ) -> tuple[pd.DataFrame, pd.DataFrame, list[Problem]]:
+        """Map and type one file's records; every problem found is listed, nothing dropped."""
         raw = read.frame
         problems: list[Problem] = []
         data = self._rename(raw, fres, file)
@@ -303,7 +328,20 @@ class Importer:
             typed["properties"] = self._properties(raw, data, fres)
         events = pd.DataFrame()
         if self.mapping.stage_columns:
-            events = self._stage_events_from_columns(raw, typed, problems, file)
+            events = self._stage_events_from_columns(raw, typed, problems, file, fres)
+        return typed, events, problems
+
+    def _split(
+        self,
+        read: ReadResult,
+        fres: FileResult,
+        file: str,
+        typed: pd.DataFrame,
+        events: pd.DataFrame,
+        problems: list[Problem],
+    ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+        """Good rows (with their row ids) and stage events apart from the quarantined ones."""
+        raw = read.frame
         bad_index = sorted({p.index for p in problems})
         rejected = self._quarantine_frame(raw, problems, file)
         # records that could not even be split into columns
@@ -312,7 +350,7 @@ class Importer:
                 {
                     "_file": file,
                     "_row": [b.row for b in read.bad],
-                    "_column": "",
+                    "_column": RECORD,
                     "_value": [b.text for b in read.bad],
                     "_expected": [b.reason for b in read.bad],
                 }
@@ -321,7 +359,7 @@ class Importer:
         fres.rejected = len(bad_index) + len(read.bad)
         counts = Counter(p.column for p in problems)
         if read.bad:
-            counts["(record)"] += len(read.bad)
+            counts[RECORD] += len(read.bad)
         fres.rejections_by_column = dict(counts)
         good = typed.drop(index=bad_index)
         good[ROW] = raw.loc[good.index, ROW].to_numpy()
@@ -330,27 +368,42 @@ class Importer:
         good = good.assign(row_id=self._row_ids(good))
         return good.reset_index(drop=True), events.reset_index(drop=True), rejected
 
+    def _required(self, field: Any) -> bool:
+        """Whether every row needs a value (a lead's created_at only when the lead is new)."""
+        if self.kind.name == "leads" and field.name == "created_at":
+            return False
+        return bool(field.required)
+
     def _rename(self, raw: pd.DataFrame, fres: FileResult, file: str) -> pd.DataFrame:
         out = pd.DataFrame(index=raw.index)
         source_cols = [c for c in raw.columns if c != ROW]
         used: set[str] = set()
-        for target, source in self.mapping.columns.items():
-            if source not in raw.columns:
-                hint = did_you_mean(source, source_cols)
+        for target, sources in self.mapping.columns.items():
+            source = _find_column(sources, source_cols)
+            if source is None:
+                if self.mapping.skip_missing_columns:
+                    fres.missing_columns.append(" | ".join(sources))
+                    continue
+                hint = _suggest_column(sources[0], source_cols)
                 raise MappingError(
-                    f"{file}: the mapping expects a column '{source}' (for {target}) that the "
-                    "file does not have",
+                    f"{file}: the mapping expects a column '{' or '.join(sources)}' (for "
+                    f"{target}) that the file does not have",
                     hint=hint or f"columns in the file: {', '.join(source_cols[:40])}",
                 )
             out[target] = raw[source]
             used.add(source)
         fields = set(self.kind.field_names)
         by_norm = {_norm(f): f for f in fields}
-        stage_cols = set(self.mapping.stage_columns.values())
+        stage_cols = {
+            found
+            for cols in self.mapping.stage_columns.values()
+            for c in cols
+            if (found := _find_column([c], source_cols)) is not None
+        }
         for col in source_cols:
             if col in used or col in stage_cols:
                 continue
-            target = by_norm.get(_norm(col))
+            target = by_norm.get(_norm(col), "")
             if target and target not in out.columns:
                 out[target] = raw[col]
                 used.add(col)
@@ -358,18 +411,13 @@ class Importer:
             out[target] = value
         for target, vmap in self.mapping.values.items():
             if target in out.columns:
-                out[target] = out[target].map(lambda v, m=vmap: m.get(v, v) if isinstance(
-                    v, str) else v)
+                out[target] = out[target].map(_value_mapper(vmap))
         missing = [
-            f.name for f in self.kind.fields
-            if f.required and f.name not in out.columns
+            f.name for f in self.kind.fields if self._required(f) and f.name not in out.columns
         ]
-        if self.kind.name == "touches" and "touch_id" not in out.columns:
-            pass
         if missing:
             raise MappingError(
-                f"{file}: no column for required field(s) {', '.join(missing)} of "
-                f"{self.kind.name}",
+                f"{file}: no column for required field(s) {', '.join(missing)} of {self.kind.name}",
                 hint="rename the columns, or map them with --mapping (columns: {field: column}); "
                 f"columns in the file: {', '.join(source_cols[:40])}",
             )
@@ -388,8 +436,15 @@ class Importer:
         sub = pd.concat([raw[cols], data[extra_targets]], axis=1)
         records = sub.astype(object).where(sub.notna(), None).to_dict(orient="records")
         return pd.Series(
-            [json.dumps({k: v for k, v in r.items() if v not in (None, "")}, default=str,
-                        ensure_ascii=False) or None for r in records],
+            [
+                json.dumps(
+                    {k: v for k, v in r.items() if v not in (None, "")},
+                    default=str,
+                    ensure_ascii=False,
+                )
+                or None
+                for r in records
+            ],
             index=raw.index,
             dtype=object,
         )
@@ -406,7 +461,7 @@ class Importer:
                 return pd.Series(np.nan, index=index, dtype="float64")
             return pd.Series([None] * len(index), index=index, dtype=object)
         empty = _is_empty(col)
-        if field.required:
+        if self._required(field):
             for i in col.index[empty]:
                 problems.append(Problem(i, field.name, "", "a value (required)"))
         if dtype.startswith("timestamp"):
@@ -417,8 +472,8 @@ class Importer:
         if dtype in ("float64", "int64"):
             return self._parse_numbers(field.name, col, empty, problems, integer=dtype == "int64")
         text = col.astype(object).where(~empty, None)
-        text = text.map(lambda v: v.strip() if isinstance(v, str) else v)
-        if field.name == "stage":
+        text = text.map(_clean_text)
+        if field.name == "stage" and self.kind.name == "stages":
             return self._map_stage(text, problems)
         if field.name == "channel" and self.cfg.channels:
             cmap = self.cfg.channel_value_map()
@@ -429,16 +484,24 @@ class Importer:
             for i in folded.index[bad]:
                 hint = did_you_mean(str(text[i]), field.choices)
                 problems.append(
-                    Problem(i, field.name, str(text[i]),
-                            f"one of {', '.join(field.choices)}" + (f" ({hint})" if hint else ""))
+                    Problem(
+                        i,
+                        field.name,
+                        str(text[i]),
+                        f"one of {', '.join(field.choices)}" + (f" ({hint})" if hint else ""),
+                    )
                 )
             return folded
         if field.name == "currency":
             bad = text.notna() & (text.str.upper() != self.cfg.currency)
             for i in text.index[bad]:
                 problems.append(
-                    Problem(i, "currency", str(text[i]),
-                            f"{self.cfg.currency} (one currency per project)")
+                    Problem(
+                        i,
+                        "currency",
+                        str(text[i]),
+                        f"{self.cfg.currency} (one currency per project)",
+                    )
                 )
             return text.str.upper()
         return text
@@ -452,10 +515,13 @@ class Importer:
             hint = did_you_mean(str(text[i]).casefold(), known)
             problems.append(
                 Problem(
-                    i, "stage", str(text[i]),
+                    i,
+                    "stage",
+                    str(text[i]),
                     "a stage of this project ("
                     + ", ".join(self.cfg.stage_keys + self.cfg.side_state_keys)
-                    + ")" + (f"; {hint}" if hint else "; add it to source_values in the config"),
+                    + ")"
+                    + (f"; {hint}" if hint else "; add it to source_values in the config"),
                 )
             )
         return mapped
@@ -468,67 +534,96 @@ class Importer:
         problems: list[Problem],
         formats: Sequence[str] | None = None,
     ) -> pd.Series:
+        """Text → UTC timestamps. Formats are tried in order (``ISO8601`` = ISO 8601 with or
+        without an offset); a time without an offset is local time in the mapping's time zone
+        (default: the project's)."""
         out = pd.Series(pd.NaT, index=col.index, dtype="datetime64[us, UTC]")
         if isinstance(col.dtype, pd.DatetimeTZDtype):
             return col.dt.tz_convert("UTC").astype("datetime64[us, UTC]")
         if pd.api.types.is_datetime64_dtype(col.dtype):
-            local = col.dt.tz_localize(self.tz, ambiguous="NaT", nonexistent="NaT")
-            out = local.dt.tz_convert("UTC").astype("datetime64[us, UTC]")
+            out = self._localize(col.astype("datetime64[us]"))
             self._report_bad_ts(name, col, out, ~col.isna(), problems, "a local time that exists")
             return out
-        text = col.astype(object).where(~empty, None).map(
-            lambda v: v.strip() if isinstance(v, str) else (None if v is None else str(v))
-        )
+        text = col.astype(object).where(~empty, None).map(_clean_text)
         present = text.notna()
         fmts = list(formats if formats is not None else self.mapping.dates.get(name, []))
-        if fmts:
-            parsed = pd.Series(pd.NaT, index=col.index, dtype="datetime64[us]")
-            aware_parsed = pd.Series(pd.NaT, index=col.index, dtype="datetime64[us, UTC]")
-            todo = present.copy()
-            for fmt in fmts:
-                if not todo.any():
-                    break
+        fmts = fmts or [ISO]
+        todo = present.copy()
+        for fmt in fmts:
+            if not todo.any():
+                break
+            sub = text[todo]
+            if fmt.upper() == ISO:
+                vals = self._parse_iso(sub)
+            else:
                 aware = "%z" in fmt or "%Z" in fmt
                 try:
-                    vals = pd.to_datetime(text[todo], format=fmt, errors="coerce",
-                                          utc=aware)
+                    parsed = pd.to_datetime(sub, format=fmt, errors="coerce", utc=aware)
                 except ValueError:
                     continue
-                ok = vals.notna()
-                if aware:
-                    aware_parsed.loc[vals.index[ok]] = vals[ok].astype("datetime64[us, UTC]")
-                else:
-                    parsed.loc[vals.index[ok]] = vals[ok].astype("datetime64[us]")
-                todo.loc[vals.index[ok]] = False
-            local = parsed.dt.tz_localize(self.tz, ambiguous="NaT", nonexistent="NaT")
-            out = local.dt.tz_convert("UTC").astype("datetime64[us, UTC]")
-            out = out.where(aware_parsed.isna(), aware_parsed)
-            expected = "a date like " + " or ".join(fmts)
-        else:
-            is_aware = text.str.contains(AWARE_RE, regex=True, na=False)
-            if is_aware.any():
-                vals = pd.to_datetime(text[is_aware], format="ISO8601", errors="coerce", utc=True)
-                out.loc[vals.index] = vals.astype("datetime64[us, UTC]")
-            naive = present & ~is_aware
-            if naive.any():
-                vals = pd.to_datetime(text[naive], format="ISO8601", errors="coerce")
-                local = vals.dt.tz_localize(self.tz, ambiguous="NaT", nonexistent="NaT")
-                out.loc[vals.index] = local.dt.tz_convert("UTC").astype("datetime64[us, UTC]")
-            expected = "an ISO 8601 date/time (YYYY-MM-DD[ HH:MM[:SS]][+HH:MM])"
+                date_only = not any(d in fmt for d in ("%H", "%I", "%M", "%S", "%X", "%T", "%c"))
+                vals = (
+                    parsed.astype("datetime64[us, UTC]")
+                    if aware
+                    else self._localize(
+                        parsed.astype("datetime64[us]"), pd.Series(date_only, index=parsed.index)
+                    )
+                )
+            ok = vals.notna()
+            out.loc[vals.index[ok]] = vals[ok]
+            todo.loc[vals.index[ok]] = False
+        shown = [
+            "ISO 8601 (YYYY-MM-DD[ HH:MM[:SS]][Z|+HH:MM])" if f.upper() == ISO else f for f in fmts
+        ]
+        expected = "a date like " + " or ".join(shown)
         self._report_bad_ts(name, text, out, present, problems, expected)
         return out
 
+    def _localize(self, naive: pd.Series, date_only: pd.Series | None = None) -> pd.Series:
+        """Local wall times → UTC. A time in a DST gap or overlap becomes NaT (reported: which
+        instant was meant is unknown). A date without a time means the start of that local day,
+        which exists even where the clocks jump at midnight (then the day starts at 01:00)."""
+        local = naive.dt.tz_localize(self.tz, ambiguous="NaT", nonexistent="NaT")
+        if date_only is not None and date_only.any():
+            days = naive[date_only]
+            local.loc[date_only] = days.dt.tz_localize(
+                self.tz, ambiguous=np.ones(len(days), dtype=bool), nonexistent="shift_forward"
+            )
+        return local.dt.tz_convert("UTC").astype("datetime64[us, UTC]")
+
+    def _parse_iso(self, text: pd.Series) -> pd.Series:
+        out = pd.Series(pd.NaT, index=text.index, dtype="datetime64[us, UTC]")
+        is_aware = text.str.contains(AWARE_RE, regex=True, na=False)
+        if is_aware.any():
+            vals = pd.to_datetime(text[is_aware], format="ISO8601", errors="coerce", utc=True)
+            out.loc[vals.index] = vals.astype("datetime64[us, UTC]")
+        naive = ~is_aware
+        if naive.any():
+            vals = pd.to_datetime(text[naive], format="ISO8601", errors="coerce")
+            date_only = text[naive].str.fullmatch(DATE_ONLY_RE, na=False)
+            out.loc[vals.index] = self._localize(vals.astype("datetime64[us]"), date_only)
+        return out
+
     def _report_bad_ts(
-        self, name: str, text: pd.Series, out: pd.Series, present: pd.Series,
-        problems: list[Problem], expected: str,
+        self,
+        name: str,
+        text: pd.Series,
+        out: pd.Series,
+        present: pd.Series,
+        problems: list[Problem],
+        expected: str,
     ) -> None:
         bad = present & out.isna()
         years = out.dt.year
         out_of_range = present & out.notna() & ((years < MIN_YEAR) | (years > MAX_YEAR))
         for i in text.index[bad]:
             problems.append(
-                Problem(i, name, str(text[i]),
-                        expected + " (or a local time that exists, not in a DST gap/overlap)")
+                Problem(
+                    i,
+                    name,
+                    str(text[i]),
+                    expected + " (or a local time that exists, not in a DST gap/overlap)",
+                )
             )
         for i in text.index[out_of_range]:
             problems.append(
@@ -538,15 +633,22 @@ class Importer:
             out.loc[out_of_range] = pd.NaT
 
     def _parse_numbers(
-        self, name: str, col: pd.Series, empty: pd.Series, problems: list[Problem],
-        *, integer: bool,
+        self,
+        name: str,
+        col: pd.Series,
+        empty: pd.Series,
+        problems: list[Problem],
+        *,
+        integer: bool,
     ) -> pd.Series:
         if pd.api.types.is_numeric_dtype(col.dtype):
             nums = pd.to_numeric(col, errors="coerce").astype("float64")
             present = col.notna()
         else:
-            text = col.astype(object).where(~empty, None).map(
-                lambda v: v.strip() if isinstance(v, str) else v
+            text = (
+                col.astype(object)
+                .where(~empty, None)
+                .map(lambda v: v.strip() if isinstance(v, str) else v)
             )
             present = text.notna()
             cleaned = text
@@ -570,8 +672,13 @@ class Importer:
         if k == "deals":
             closed = typed["status"].isin(["won", "lost"]) & typed["closed_at"].isna()
             for i in typed.index[closed]:
-                problems.append(Problem(i, "closed_at", "", f"a close date for a "
-                                        f"{typed.at[i, 'status']} deal"))
+                status = str(typed.at[i, "status"])
+                problems.append(Problem(i, "closed_at", "", f"a close date for a {status} deal"))
+            # an open deal's value may not be known yet; a closed one's must be
+            unpriced = typed["status"].isin(["won", "lost"]) & typed["amount"].isna()
+            for i in typed.index[unpriced]:
+                status = str(typed.at[i, "status"])
+                problems.append(Problem(i, "amount", "", f"an amount for a {status} deal"))
         if k == "costs":
             inverted = (
                 typed["period_start"].notna()
@@ -579,43 +686,64 @@ class Importer:
                 & (typed["period_end"].astype(object) < typed["period_start"].astype(object))
             )
             for i in typed.index[inverted]:
-                problems.append(Problem(i, "period_end", str(typed.at[i, "period_end"]),
-                                        "a date on or after period_start"))
+                problems.append(
+                    Problem(
+                        i,
+                        "period_end",
+                        str(typed.at[i, "period_end"]),
+                        "a date on or after period_start",
+                    )
+                )
         if k == "touches":
             nobody = typed["lead_id"].isna() & typed["anonymous_id"].isna()
             for i in typed.index[nobody]:
                 problems.append(Problem(i, "lead_id", "", "a lead_id or an anonymous_id"))
 
     def _stage_events_from_columns(
-        self, raw: pd.DataFrame, typed: pd.DataFrame, problems: list[Problem], file: str
+        self,
+        raw: pd.DataFrame,
+        typed: pd.DataFrame,
+        problems: list[Problem],
+        file: str,
+        fres: FileResult,
     ) -> pd.DataFrame:
+        """One stage event per dated cell of the mapped stage columns (one row per lead)."""
         formats = self.mapping.stage_dates or self.mapping.dates.get("created_at") or None
         frames = []
-        for stage, column in self.mapping.stage_columns.items():
-            if column not in raw.columns:
-                raise MappingError(
-                    f"{file}: the mapping expects a stage column '{column}' (for {stage})",
-                    hint=did_you_mean(column, [c for c in raw.columns if c != ROW]),
+        source_cols = [c for c in raw.columns if c != ROW]
+        for stage, columns in self.mapping.stage_columns.items():
+            for column in columns:
+                found = _find_column([column], source_cols)
+                if found is None:
+                    if self.mapping.skip_missing_columns:
+                        fres.missing_columns.append(column)
+                        continue
+                    raise MappingError(
+                        f"{file}: the mapping expects a stage column '{column}' (for {stage})",
+                        hint=_suggest_column(column, source_cols),
+                    )
+                col = raw[found]
+                empty = _is_empty(col)
+                ts = self._parse_timestamps(column, col, empty, problems, formats)
+                has = ts.notna()
+                frames.append(
+                    pd.DataFrame(
+                        {
+                            "_index": typed.index[has],
+                            "lead_id": typed.loc[has, "lead_id"].to_numpy(),
+                            "stage": stage,
+                            "entered_at": ts[has].to_numpy(),
+                            "source_stage": column,
+                            "reason": None,
+                            "owner": typed.loc[has, "owner"].to_numpy()
+                            if "owner" in typed.columns
+                            else None,
+                            "source": self.mapping.name or Path(file).name,
+                        }
+                    )
                 )
-            col = raw[column]
-            empty = _is_empty(col)
-            ts = self._parse_timestamps(column, col, empty, problems, formats)
-            has = ts.notna()
-            frames.append(
-                pd.DataFrame(
-                    {
-                        "_index": typed.index[has],
-                        "lead_id": typed.loc[has, "lead_id"].to_numpy(),
-                        "stage": stage,
-                        "entered_at": ts[has].to_numpy(),
-                        "source_stage": column,
-                        "reason": None,
-                        "owner": typed.loc[has, "owner"].to_numpy()
-                        if "owner" in typed.columns else None,
-                        "source": self.mapping.name or Path(file).name,
-                    }
-                )
-            )
+        if not frames:
+            return pd.DataFrame()
         events = pd.concat(frames, ignore_index=True)
         events["entered_at"] = pd.to_datetime(events["entered_at"], utc=True).astype(
             "datetime64[us, UTC]"
@@ -623,6 +751,42 @@ class Importer:
         events = events[events["lead_id"].notna()]
         events["row_id"] = stable_ids(events, ["lead_id", "stage", "entered_at"], "se_")
         return events
+
+    # -- leads: new leads need created_at; updates that change nothing are skipped --------
+    def _check_new_leads(self, files: list[tuple[pd.DataFrame, list[Problem]]]) -> None:
+        """A leads row without created_at is an update of a known lead: one in the ledger or
+        created by a row of this import (any file, any position: the merge is by row order
+        anyway, and so re-importing the same files stays a no-op). For an unknown lead it is
+        rejected."""
+        creators: set[str] = set()
+        pending: list[tuple[pd.DataFrame, list[Problem], pd.Series]] = []
+        for typed, problems in files:
+            if typed.empty:
+                continue
+            flagged = {p.index for p in problems}
+            has_id = typed["lead_id"].notna()
+            ok = typed["created_at"].notna() & has_id & ~typed.index.isin(list(flagged))
+            creators.update(typed.loc[ok, "lead_id"])
+            bad_date = {p.index for p in problems if p.column == "created_at"}
+            no_date = typed["created_at"].isna() & has_id & ~typed.index.isin(list(bad_date))
+            if no_date.any():
+                pending.append((typed, problems, no_date))
+        wanted = {lead for typed, _, no_date in pending for lead in typed.loc[no_date, "lead_id"]}
+        known = creators | self._ledger_lead_ids(wanted - creators)
+        for typed, problems, no_date in pending:
+            unknown = no_date & ~typed["lead_id"].isin(list(known))
+            for i in typed.index[unknown]:
+                problems.append(Problem(int(i), "created_at", "", NEW_LEAD_ONLY))
+
+    def _ledger_lead_ids(self, ids: set[str]) -> set[str]:
+        import ibis
+
+        if not ids:
+            return set()
+        table = self.store.table("leads")
+        wanted = ibis.memtable(pd.DataFrame({"lead_id": sorted(ids)}))
+        hits = table.semi_join(wanted, "lead_id").select("lead_id").distinct()
+        return set(self.store.execute(hits)["lead_id"])
 
     def _row_ids(self, good: pd.DataFrame) -> pd.Series:
         k = self.kind
@@ -637,6 +801,9 @@ class Importer:
 
     # -- dedupe against the store --------------------------------------------------------
     def _existing_ids(self, good: pd.DataFrame) -> set[str]:
+        """Row ids of this import already in the ledger, in any version: an identical row is a
+        repeat even if the record changed since (a snapshot that differs in anything, e.g. a
+        modified-date column, has another id)."""
         import ibis
 
         if good.empty:
@@ -644,12 +811,8 @@ class Importer:
         table = self.store.table(self.kind.table)
         if self.store.execute(table.count()) == 0:
             return set()
-        if self.kind.versioned:
-            from leadledger.ledger.derived import current
-
-            table = current(table, list(self.kind.key))
         ids = ibis.memtable(pd.DataFrame({"row_id": good["row_id"].unique()}))
-        hits = table.semi_join(ids, "row_id").select("row_id")
+        hits = table.semi_join(ids, "row_id").select("row_id").distinct()
         return set(self.store.execute(hits)["row_id"])
 
     def _existing_event_ids(self, events: pd.DataFrame) -> set[str]:
@@ -694,15 +857,11 @@ class Importer:
         if not qframe.empty:
             result.quarantine_path = folder / "quarantine.csv"
             qframe.to_csv(result.quarantine_path, index=False)
-            result.sample_rejections = (
-                qframe[["_file", "_row", "_column", "_value", "_expected"]]
-                .head(20)
-                .rename(columns=lambda c: c.lstrip("_"))
-                .astype(object)
-                .where(qframe.head(20)[["_file", "_row", "_column", "_value",
-                                        "_expected"]].notna().to_numpy(), None)
-                .to_dict(orient="records")
-            )
+            meta = qframe[["_file", "_row", "_column", "_value", "_expected"]].head(20)
+            result.sample_rejections = [
+                {str(k).lstrip("_"): (None if pd.isna(v) else v) for k, v in r.items()}
+                for r in meta.astype(object).to_dict(orient="records")
+            ]
         result.report_path = folder / "report.json"
         result.report_path.write_text(
             json.dumps(result.as_dict(), indent=2, default=str, ensure_ascii=False),
@@ -711,9 +870,54 @@ class Importer:
 
 
 def _is_empty(col: pd.Series) -> pd.Series:
-    if col.dtype == object:
+    if col.dtype == object or pd.api.types.is_string_dtype(col.dtype):
         return col.isna() | col.map(lambda v: isinstance(v, str) and not v.strip())
     return col.isna()
+
+
+def _find_column(names: Sequence[str], columns: Sequence[str]) -> str | None:
+    """The first of ``names`` the file has: exactly, else ignoring case and surrounding spaces
+    when that is unambiguous."""
+    for name in names:
+        if name in columns:
+            return name
+    folded: dict[str, list[str]] = {}
+    for c in columns:
+        folded.setdefault(c.strip().casefold(), []).append(c)
+    for name in names:
+        hits = folded.get(name.strip().casefold(), [])
+        if len(hits) == 1:
+            return hits[0]
+    return None
+
+
+def _suggest_column(name: str, columns: Sequence[str]) -> str | None:
+    """ "Did you mean" over the file's columns, ignoring case."""
+    by_fold = {c.casefold(): c for c in columns}
+    close = difflib.get_close_matches(name.casefold(), list(by_fold), n=1, cutoff=0.6)
+    return f"did you mean '{by_fold[close[0]]}'?" if close else None
+
+
+def _clean_text(v: Any) -> Any:
+    """Strip text; other non-null values (numbers from Parquet or JSON) become text."""
+    if isinstance(v, str):
+        return v.strip()
+    return None if v is None else str(v)
+
+
+def _value_mapper(vmap: dict[str, str]) -> Callable[[Any], Any]:
+    """Map a cell through a mapping's ``values``: exact match first, then ignoring case and
+    surrounding spaces; other values pass through."""
+    folded = {k.strip().casefold(): v for k, v in vmap.items()}
+
+    def mapped(v: Any) -> Any:
+        if not isinstance(v, str):
+            return v
+        if v in vmap:
+            return vmap[v]
+        return folded.get(v.strip().casefold(), v)
+
+    return mapped
 
 
 def _sha256(path: Path) -> str:

@@ -1,5 +1,6 @@
 """Import mappings: rename columns, parse dates with given formats, map values, set constants,
-and turn one-row-per-lead exports into stage events. Presets are mappings shipped with the package.
+and turn one-row-per-lead exports into stage events. Presets are mappings shipped with the package
+(``leadledger/ledger/presets/*.yaml``); the format is documented in ``docs/import.md``.
 """
 
 from __future__ import annotations
@@ -27,20 +28,34 @@ class Mapping(BaseModel):
     #: Decimal and thousands separators of numbers in the file.
     decimal: str = "."
     thousands: str | None = None
-    #: target field → source column
-    columns: dict[str, str] = Field(default_factory=dict)
-    #: target field → strptime formats tried in order (default: ISO 8601)
+    #: target field → source column, or a list of alternative columns (the first one the file
+    #: has is used: an export names a column by its API name or by its label).
+    columns: dict[str, list[str]] = Field(default_factory=dict)
+    #: Whether a mapped column the file lacks is skipped (presets: an export holds only the
+    #: columns someone picked) instead of being an error (a typo in a mapping file).
+    skip_missing_columns: bool = False
+    #: target field → strptime formats tried in order; ``ISO8601`` stands for ISO 8601 with or
+    #: without an offset (``2024-03-05 14:22``, ``2024-03-05T14:22:10.000Z``). Default: ISO 8601.
     dates: dict[str, list[str]] = Field(default_factory=dict)
     #: time zone of timestamps without an offset (default: the project's)
     timezone: str | None = None
-    #: target field → {source value: value}
+    #: target field → {source value: value}; matched exactly, then ignoring case
     values: dict[str, dict[str, str]] = Field(default_factory=dict)
     #: target field → constant for every row
     constants: dict[str, str] = Field(default_factory=dict)
-    #: stage key → column holding the date the lead entered it (one-row-per-lead exports)
-    stage_columns: dict[str, str] = Field(default_factory=dict)
+    #: stage key → column (or columns) holding the date the lead entered it (one-row-per-lead
+    #: exports); each dated cell becomes a stage event.
+    stage_columns: dict[str, list[str]] = Field(default_factory=dict)
+    #: formats of the stage columns (default: those of created_at, else ISO 8601)
     stage_dates: list[str] = Field(default_factory=list)
     name: str | None = None
+
+    @field_validator("columns", "stage_columns", mode="before")
+    @classmethod
+    def _columns(cls, value: object) -> object:
+        if isinstance(value, dict):
+            return {k: [v] if isinstance(v, str) else v for k, v in value.items()}
+        return value
 
     @field_validator("dates", mode="before")
     @classmethod
@@ -92,7 +107,13 @@ def load_mapping(path: Path | None = None, preset: str | None = None) -> Mapping
         own = _read_yaml(path)
         for key, value in own.items():
             if isinstance(value, dict) and isinstance(data.get(key), dict):
-                data[key] = {**data[key], **value}
+                merged = {**data[key], **value}
+                if key == "values":  # value maps merge per field, not replace each other
+                    for field, vmap in value.items():
+                        base = data[key].get(field)
+                        if isinstance(base, dict) and isinstance(vmap, dict):
+                            merged[field] = {**base, **vmap}
+                data[key] = merged
             else:
                 data[key] = value
         data["name"] = str(path) if not preset else f"{preset}+{path.name}"
@@ -102,12 +123,12 @@ def load_mapping(path: Path | None = None, preset: str | None = None) -> Mapping
         problems = []
         for err in exc.errors():
             loc = " -> ".join(str(p) for p in err["loc"])
-            msg = err["msg"]
+            msg = str(err["msg"])
             if err["type"] == "extra_forbidden":
                 msg = f"unknown key '{err['loc'][-1]}'"
-                hint = did_you_mean(str(err["loc"][-1]), Mapping.model_fields)
-                if hint:
-                    msg += f" ({hint})"
+                suggestion = did_you_mean(str(err["loc"][-1]), Mapping.model_fields)
+                if suggestion:
+                    msg += f" ({suggestion})"
             problems.append(f"{msg} (at {loc})")
         where = path or preset
         raise MappingError(

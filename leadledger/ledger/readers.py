@@ -1,8 +1,10 @@
 """Read CSV (any delimiter, detected encoding), Parquet and JSON Lines into string columns.
 
 Every record keeps its position in the file as ``_row``: the spreadsheet row number (the header
-is row 1, so the first record is row 2; JSON Lines and Parquet count records from 1). Records that
-cannot be split into the header's columns are returned apart, never dropped.
+is row 1, so the first record is row 2; blank lines count, a quoted value spanning lines is one
+row; JSON Lines count lines, Parquet and JSON arrays count records, from 1). Records that cannot
+be split into the header's columns are returned apart, never dropped. Blank lines and rows of
+empty cells hold no data: they are not records (not read), only counted as ``blank``.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import dataclasses
 import gzip
 import io
 import json
+import unicodedata
 from pathlib import Path
 
 import charset_normalizer
@@ -42,6 +45,8 @@ class ReadResult:
     encoding: str | None = None
     delimiter: str | None = None
     format: str = "csv"
+    #: blank lines (not records: not counted as read)
+    blank: int = 0
 
     @property
     def read(self) -> int:
@@ -94,8 +99,38 @@ def detect_encoding(sample: bytes) -> str:
         # a sample may cut a multi-byte character at its end
         if exc.start >= len(sample) - 3:
             return "utf-8"
+    # Not UTF-8. Statistical detectors guess wildly on the small files exports often are (a
+    # Spanish cp1252 CSV came out as cp775), so first ask whether it reads as Western European
+    # Windows text (what Excel writes in Western locales); only otherwise use the detector.
+    try:
+        western = sample.decode("cp1252")
+    except UnicodeDecodeError:
+        western = None
+    if western is not None and _looks_western(western):
+        return "cp1252"
     best = charset_normalizer.from_bytes(sample).best()
-    return best.encoding if best else "latin-1"
+    if best:
+        return str(best.encoding)
+    return "cp1252" if western is not None else "latin-1"
+
+
+def _looks_western(text: str) -> bool:
+    """Whether text decoded as cp1252 reads like a Western European language: in words that
+    hold non-ASCII letters those are the minority (Jürgen, Café, Ñandú), and no symbol sits
+    between two letters. Other code pages read as cp1252 give words made of accented letters
+    only (Cyrillic, Greek: 'Èâàí') or symbols inside words (Polish: '¯ó³æ')."""
+    ascii_letters = other_letters = 0
+    for word in text.split():
+        if word.isascii():
+            continue
+        for i, c in enumerate(word):
+            if c.isascii():
+                ascii_letters += c.isalpha()
+            elif unicodedata.category(c).startswith("L"):
+                other_letters += 1
+            elif 0 < i < len(word) - 1 and word[i - 1].isalpha() and word[i + 1].isalpha():
+                return False
+    return other_letters <= ascii_letters
 
 
 def detect_delimiter(text_head: str) -> str:
@@ -125,9 +160,15 @@ def _read_csv(path: Path, delimiter: str | None, encoding: str | None) -> ReadRe
         enc = "utf-8"
     if raw.strip() == b"":
         raise ImportFileError(f"{path}: the file is empty", hint="a header row is expected")
+    delimiter_chars = " \t\r\n"
     bad: list[BadRecord] = []
+    blank_rows: list[int] = []
 
     def on_invalid(row: pacsv.InvalidRow) -> str:
+        if not row.text.strip(delimiter_chars):
+            if row.number is not None:
+                blank_rows.append(int(row.number))
+            return "skip"
         bad.append(
             BadRecord(
                 row=None if row.number is None else int(row.number),
@@ -141,8 +182,9 @@ def _read_csv(path: Path, delimiter: str | None, encoding: str | None) -> ReadRe
         header_reader = pacsv.open_csv(
             io.BytesIO(raw),
             read_options=pacsv.ReadOptions(encoding=enc, block_size=1 << 16),
-            parse_options=pacsv.ParseOptions(delimiter=delim, newlines_in_values=True,
-                                             invalid_row_handler=lambda r: "skip"),
+            parse_options=pacsv.ParseOptions(
+                delimiter=delim, newlines_in_values=True, invalid_row_handler=lambda r: "skip"
+            ),
         )
         names = header_reader.schema.names
     except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
@@ -158,7 +200,10 @@ def _read_csv(path: Path, delimiter: str | None, encoding: str | None) -> ReadRe
             io.BytesIO(raw),
             read_options=pacsv.ReadOptions(encoding=enc, use_threads=False, block_size=1 << 24),
             parse_options=pacsv.ParseOptions(
-                delimiter=delim, newlines_in_values=True, invalid_row_handler=on_invalid
+                delimiter=delim,
+                newlines_in_values=True,
+                invalid_row_handler=on_invalid,
+                ignore_empty_lines=False,
             ),
             convert_options=pacsv.ConvertOptions(
                 column_types={n: pa.string() for n in names},
@@ -173,20 +218,26 @@ def _read_csv(path: Path, delimiter: str | None, encoding: str | None) -> ReadRe
         ) from exc
     frame = table.to_pandas(types_mapper=None)
     frame = frame.astype(object)
-    # spreadsheet row numbers: header = 1; skipped bad records shift the good ones
-    bad_rows = sorted(b.row for b in bad if b.row is not None)
+    # spreadsheet row numbers: header = 1; skipped bad records and blank lines shift the others
+    skipped = sorted({b.row for b in bad if b.row is not None} | set(blank_rows))
     rows = []
     record = 2
     bi = 0
     for _ in range(len(frame)):
-        while bi < len(bad_rows) and bad_rows[bi] <= record:
-            if bad_rows[bi] == record:
+        while bi < len(skipped) and skipped[bi] <= record:
+            if skipped[bi] == record:
                 record += 1
             bi += 1
         rows.append(record)
         record += 1
     frame[ROW] = rows
-    return ReadResult(frame, bad, enc, delim, "csv")
+    # blank lines (and rows of empty cells, as spreadsheets write them) hold no data
+    empty = pd.Series(True, index=frame.index)
+    for name in names:
+        empty &= frame[name].map(lambda v: v is None or (isinstance(v, str) and not v.strip()))
+    blank = len(blank_rows) + int(empty.sum())
+    frame = frame[~empty].reset_index(drop=True)
+    return ReadResult(frame, bad, enc, delim, "csv", blank)
 
 
 def _read_parquet(path: Path) -> ReadResult:
@@ -200,29 +251,55 @@ def _read_parquet(path: Path) -> ReadResult:
 
 
 def _read_jsonl(path: Path, encoding: str | None) -> ReadResult:
+    """JSON Lines (one object per line; rows are line numbers), or a JSON array of objects
+    (rows are positions in the array, from 1)."""
     raw = _open_bytes(path)
     enc = encoding or detect_encoding(raw[: 1 << 20])
-    text = raw.decode(enc, errors="strict")
+    try:
+        text = raw.decode(enc, errors="strict")
+    except (UnicodeDecodeError, LookupError) as exc:
+        raise ImportFileError(
+            f"{path}: cannot decode as {enc}: {exc}", hint="pass --encoding"
+        ) from exc
+    text = text.removeprefix("\ufeff")
     records: list[dict] = []
     rows: list[int] = []
     bad: list[BadRecord] = []
-    for n, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
+    if text.lstrip().startswith("["):
         try:
-            obj = json.loads(line)
+            items = json.loads(text)
         except json.JSONDecodeError as exc:
-            bad.append(BadRecord(n, line, f"invalid JSON: {exc.msg}"))
-            continue
+            raise ImportFileError(
+                f"{path}: invalid JSON at line {exc.lineno}: {exc.msg}",
+                hint="a JSON array of objects, or JSON Lines (one object per line)",
+            ) from exc
+        numbered = [(n, item, json.dumps(item)) for n, item in enumerate(items, start=1)]
+    else:
+        numbered = []
+        for n, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                numbered.append((n, json.loads(line), line))
+            except json.JSONDecodeError as exc:
+                bad.append(BadRecord(n, line, f"invalid JSON: {exc.msg}"))
+    for n, obj, line in numbered:
         if not isinstance(obj, dict):
-            bad.append(BadRecord(n, line, "expected a JSON object per line"))
+            bad.append(BadRecord(n, line, "expected a JSON object"))
             continue
-        records.append(
-            {k: v if v is None or isinstance(v, str) else json.dumps(v) if isinstance(
-                v, (dict, list)) else str(v) for k, v in obj.items()}
-        )
+        records.append({k: _json_text(v) for k, v in obj.items()})
         rows.append(n)
     frame = pd.DataFrame.from_records(records) if records else pd.DataFrame()
     frame = frame.astype(object).where(frame.notna(), "") if len(frame) else frame
     frame[ROW] = rows
     return ReadResult(frame, bad, enc, None, "jsonl")
+
+
+def _json_text(v: object) -> str | None:
+    if v is None or isinstance(v, str):
+        return v
+    if isinstance(v, (dict, list)):
+        return json.dumps(v, ensure_ascii=False)
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return str(v)

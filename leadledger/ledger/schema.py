@@ -2,8 +2,10 @@
 
 ``stage_events`` and ``touches`` are pure facts: a row is identified by its content and an
 identical row is never stored twice. ``leads``, ``deals``, ``costs`` and ``traffic`` are
-*versioned* facts: a row states what a record looked like when imported; the current version of a
-record (its key) is the latest one, derived by a query (``leadledger.ledger.derived``).
+*versioned* facts: a row states what a record looked like when imported. The current version of
+a deal, cost or traffic row (by its key) is the latest row; the current lead is merged field by
+field, each field from the latest row where it is not empty (CRM partial updates). Both are
+derived by queries (``leadledger.ledger.derived``), never stored.
 """
 
 from __future__ import annotations
@@ -78,7 +80,13 @@ def kinds(cfg: ProjectConfig) -> dict[str, Kind]:
     """The import kinds for a project (lead attributes come from the config)."""
     lead_fields = [
         Field("lead_id", STR, True, doc="the CRM's id of the lead or contact"),
-        Field("created_at", TS, True, doc="when the lead became known (entered the first stage)"),
+        Field(
+            "created_at",
+            TS,
+            True,
+            doc="when the lead became known (entered the first stage); required for a new lead, "
+            "may be empty in a row that updates a known one",
+        ),
         *[Field(name, STR) for name in CORE_LEAD_FIELDS if name not in ("lead_id", "created_at")],
         *[Field(name, STR, doc="configured attribute") for name in cfg.attributes],
     ]
@@ -126,7 +134,12 @@ def kinds(cfg: ProjectConfig) -> dict[str, Kind]:
                 Field("created_at", TS, True),
                 Field("closed_at", TS),
                 Field("status", STR, True, choices=DEAL_STATUSES),
-                Field("amount", dt.float64, True),
+                Field(
+                    "amount",
+                    dt.float64,
+                    doc="required for won and lost deals; may be empty "
+                    "for an open deal whose value is not known yet",
+                ),
                 Field("currency", STR),
                 Field("name", STR),
                 Field("owner", STR),
@@ -149,8 +162,15 @@ def kinds(cfg: ProjectConfig) -> dict[str, Kind]:
                 Field("currency", STR),
                 Field("description", STR),
             ),
-            ("cost_id", "period_start", "period_end", "channel", "campaign", "category",
-             "description"),
+            (
+                "cost_id",
+                "period_start",
+                "period_end",
+                "channel",
+                "campaign",
+                "category",
+                "description",
+            ),
             versioned=True,
             keeps_properties=False,
         ),

@@ -107,8 +107,10 @@ class Store:
                         )
 
     def _sql_type(self, dtype: Any) -> str:
-        return dtype.to_sqlglot().sql(dialect=self.dialect) if hasattr(dtype, "to_sqlglot") else (
-            "TEXT" if self.dialect == "postgres" else "VARCHAR"
+        return (
+            dtype.to_sqlglot().sql(dialect=self.dialect)
+            if hasattr(dtype, "to_sqlglot")
+            else ("TEXT" if self.dialect == "postgres" else "VARCHAR")
         )
 
     def table(self, name: str) -> ibis.Table:
@@ -134,23 +136,26 @@ class Store:
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
         """All writes inside commit together or not at all."""
-        if self.dialect == "duckdb":
-            self.con.con.execute("BEGIN TRANSACTION")
+        if self.dialect == "postgres":
+            # Ibis opens its psycopg connection in autocommit mode: without an explicit
+            # transaction every append committed on its own, and a failed import left rows
+            self._in_tx = True
+            try:
+                with self.con.con.transaction():
+                    yield
+            finally:
+                self._in_tx = False
+            return
+        self.con.con.execute("BEGIN TRANSACTION")
         self._in_tx = True
         try:
             yield
         except BaseException:
-            self._in_tx = False
-            if self.dialect == "duckdb":
-                self.con.con.execute("ROLLBACK")
-            else:
-                self.con.con.rollback()
+            self.con.con.execute("ROLLBACK")
             raise
-        self._in_tx = False
-        if self.dialect == "duckdb":
-            self.con.con.execute("COMMIT")
-        else:
-            self.con.con.commit()
+        finally:
+            self._in_tx = False
+        self.con.con.execute("COMMIT")
 
     def append(self, table: str, frame: pd.DataFrame) -> int:
         """Append rows (columns in the table's order; missing ones are NULL)."""
@@ -182,9 +187,12 @@ class Store:
                 out[c] = out[c].dt.strftime("%Y-%m-%d %H:%M:%S.%f+00")
         out.to_csv(buf, index=False, header=False, na_rep="\\N")
         col_sql = ", ".join(f'"{c}"' for c in cols)
-        with self.con.con.cursor() as cur, cur.copy(
-            f"COPY \"{table}\" ({col_sql}) FROM STDIN WITH (FORMAT csv, NULL '\\N')"
-        ) as copy:
+        with (
+            self.con.con.cursor() as cur,
+            cur.copy(
+                f"COPY \"{table}\" ({col_sql}) FROM STDIN WITH (FORMAT csv, NULL '\\N')"
+            ) as copy,
+        ):
             copy.write(buf.getvalue())
         if not self._in_tx:
             self.con.con.commit()
