@@ -14,8 +14,13 @@ from leadledger.service import Workspace, init_project
 IMPORT_ORDER = ("leads", "stages", "touches", "deals", "costs", "traffic")
 
 
-def build_project(folder: Path, *, company: object, files: dict[str, Path],
-                  progress: Callable[[str], None] | None = None) -> Workspace:
+def build_project(
+    folder: Path,
+    *,
+    company: object,
+    files: dict[str, Path],
+    progress: Callable[[str], None] | None = None,
+) -> Workspace:
     """Create (or replace) the project in ``folder`` and import the generated files."""
     say = progress or (lambda msg: None)
     config_text = company.config_text  # type: ignore[attr-defined]
@@ -32,8 +37,13 @@ def build_project(folder: Path, *, company: object, files: dict[str, Path],
     return ws
 
 
-def run_demo(folder: Path, *, leads: int = 20000, seed: int = 7,
-             progress: Callable[[str], None] | None = None) -> list[Report]:
+def run_demo(
+    folder: Path,
+    *,
+    leads: int = 20000,
+    seed: int = 7,
+    progress: Callable[[str], None] | None = None,
+) -> list[Report]:
     """Build the demo project and return the summary reports."""
     from leadledger.synthetic import generate_company, write_company
 
@@ -41,8 +51,9 @@ def run_demo(folder: Path, *, leads: int = 20000, seed: int = 7,
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     if (folder / CONFIG_NAME).exists() and not (folder / "leads.csv").exists():
-        raise InvalidArgument(f"{folder} holds a project that is not a demo",
-                              hint="pick another folder for the demo")
+        raise InvalidArgument(
+            f"{folder} holds a project that is not a demo", hint="pick another folder for the demo"
+        )
     say("generating a synthetic company")
     company = generate_company(leads=leads, seed=seed)
     files = write_company(company, folder, "csv")
@@ -53,8 +64,15 @@ def run_demo(folder: Path, *, leads: int = 20000, seed: int = 7,
         quarter_from = last.replace(month=1, day=1)
         return [
             ws.report("stages", period="quarter", start=quarter_from, end=last),
-            ws.report("conversion", from_stage="lead", to_stage="customer", period="quarter",
-                      start=quarter_from, end=last, by="channel"),
+            ws.report(
+                "conversion",
+                from_stage="lead",
+                to_stage="customer",
+                period="quarter",
+                start=quarter_from,
+                end=last,
+                by="channel",
+            ),
             ws.report("velocity", start=quarter_from, end=last),
             ws.report("acceptance", period="quarter", start=quarter_from, end=last),
             ws.report("sourced", period="quarter", start=quarter_from, end=last),

@@ -1,4 +1,4 @@
-""""Did you mean" hints."""
+""" "Did you mean" hints."""
 
 from __future__ import annotations
 

@@ -57,8 +57,9 @@ def config_text(engine: str = "duckdb:///leadledger.duckdb", **replace: str) -> 
 def make_project(tmp_path: Path) -> Callable[..., Workspace]:
     made: list[Workspace] = []
 
-    def make(engine: str = "duckdb:///leadledger.duckdb", text: str | None = None,
-             name: str = "project") -> Workspace:
+    def make(
+        engine: str = "duckdb:///leadledger.duckdb", text: str | None = None, name: str = "project"
+    ) -> Workspace:
         folder = tmp_path / name
         if folder.exists():
             shutil.rmtree(folder)
@@ -93,15 +94,22 @@ def load_journeys(ws: Workspace, journeys: dict[str, dict[str, Any]]) -> None:
         leads.append(row)
         for item in j.get("stages", []):
             stage, at, *reason = item
-            stages.append({"lead_id": lead_id, "stage": stage, "entered_at": at,
-                           "reason": reason[0] if reason else None})
+            stages.append(
+                {
+                    "lead_id": lead_id,
+                    "stage": stage,
+                    "entered_at": at,
+                    "reason": reason[0] if reason else None,
+                }
+            )
     folder = ws.project_dir
     lf = write_csv(folder / "story_leads.csv", leads)
     r = ws.import_files("leads", [lf])
     assert r.rejected == 0, r.sample_rejections
     if stages:
-        sf = write_csv(folder / "story_stages.csv", stages,
-                       ["lead_id", "stage", "entered_at", "reason"])
+        sf = write_csv(
+            folder / "story_stages.csv", stages, ["lead_id", "stage", "entered_at", "reason"]
+        )
         r = ws.import_files("stages", [sf])
         assert r.rejected == 0, r.sample_rejections
 

@@ -15,6 +15,16 @@ def _utc(col: pd.Series) -> pd.Series:
     return pd.to_datetime(col, utc=True).astype("datetime64[us, UTC]")
 
 
+def as_of(
+    leads: pd.DataFrame, events: pd.DataFrame, when: pd.Timestamp
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The leads and events known at ``when``."""
+    return (
+        leads[_utc(leads["created_at"]) <= when],
+        events[_utc(events["entered_at"]) <= when],
+    )
+
+
 def first_entries(leads: pd.DataFrame, events: pd.DataFrame, stages: list[str]) -> pd.DataFrame:
     """Wide frame: index lead_id, one column per stage with the first entry (UTC)."""
     created = pd.DataFrame(

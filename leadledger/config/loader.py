@@ -324,11 +324,10 @@ def _drop_paths(data: Any, paths: list[tuple[str | int, ...]]) -> bool:
                 node = None
                 break
         last = path[-1] if path else None
-        if isinstance(node, dict) and last in node:
-            del node[last]
-            dropped = True
-        elif isinstance(node, list) and isinstance(last, int) and last < len(node):
-            del node[last]
+        in_dict = isinstance(node, dict) and last in node
+        in_list = isinstance(node, list) and isinstance(last, int) and last < len(node)
+        if in_dict or in_list:
+            del node[last]  # type: ignore[index]
             dropped = True
     return dropped
 

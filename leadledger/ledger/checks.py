@@ -49,7 +49,7 @@ def stage_before_created(t: Tables, cfg: ProjectConfig) -> ir.Table:
 
 def stage_backwards(t: Tables, cfg: ProjectConfig) -> ir.Table:
     """A stage's first entry after a later stage's first entry."""
-    j = journeys(t, cfg, count_skipped=False)
+    j = journeys(t, cfg, count_skipped=False, side_states=False)
     keys = cfg.stage_keys
     parts = []
     for i, s in enumerate(keys[1:-1], start=1):
@@ -142,10 +142,8 @@ def orphan_deals(t: Tables, cfg: ProjectConfig) -> ir.Table:
 def unknown_channel(t: Tables, cfg: ProjectConfig) -> ir.Table:
     keys = [c.key for c in cfg.channels]
     leads = current_leads(t).filter(lambda x: x.channel.notnull())
-    if keys:
-        leads = leads.filter(~leads.channel.isin(keys))
-    else:
-        leads = leads.filter(ibis.literal(False))
+    # with no channels configured there is nothing to compare with (validate warns instead)
+    leads = leads.filter(~leads.channel.isin(keys) if keys else ibis.literal(False))
     g = leads.group_by("channel").agg(n=leads.count(), first=leads.created_at.min())
     return g.select(
         id=g.channel, at=g.first, detail=_str(g.n) + " lead(s) with a channel not in the config"

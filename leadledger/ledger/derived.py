@@ -109,6 +109,9 @@ def journeys(
     *,
     fields: Sequence[str] = (),
     count_skipped: bool | None = None,
+    side_states: bool = True,
+    reasons: bool = False,
+    as_of: object | None = None,
 ) -> ir.Table:
     """One row per lead: first entry into every stage and side state, and when it *reached*
     each stage.
@@ -118,19 +121,27 @@ def journeys(
     stage for a lead that never entered this one. Side states get ``<state>_at`` (first) and
     ``<state>_last_at`` / ``<state>_reason`` (the latest entry and its reason). ``fields`` adds
     lead attributes (and ``first_touch_channel`` / ``first_touch_campaign``) for breakdowns.
+
+    Only what a metric needs is computed: ``side_states=False`` leaves out the side-state
+    columns, and the ``<state>_reason`` columns come only with ``reasons=True`` (an arg-max is an
+    ordered aggregate, the costliest part of the query). ``as_of`` keeps only the events up to
+    that instant: the ledger as it was then.
     """
     skip = cfg.count_skipped_stages if count_skipped is None else count_skipped
     entries = stage_entries(tables, cfg)
+    if as_of is not None:
+        entries = entries.filter(entries.entered_at <= as_of)
     aggs: dict[str, ir.Value] = {}
     for stage in cfg.stage_keys:
         aggs[at_col(stage)] = entries.entered_at.min(where=entries.stage == stage)
-    for state in cfg.side_state_keys:
+    for state in cfg.side_state_keys if side_states else ():
         is_state = entries.stage == state
         aggs[at_col(state)] = entries.entered_at.min(where=is_state)
         aggs[f"{state}_last_at"] = entries.entered_at.max(where=is_state)
-        aggs[f"{state}_reason"] = entries.reason.argmax(
-            entries.entered_at, where=is_state & entries.reason.notnull()
-        )
+        if reasons:
+            aggs[f"{state}_reason"] = entries.reason.argmax(
+                entries.entered_at, where=is_state & entries.reason.notnull()
+            )
     j = entries.group_by("lead_id").agg(**aggs)
     keys = cfg.stage_keys
     reached: dict[str, ir.Value] = {}
@@ -157,7 +168,7 @@ def with_fields(j: ir.Table, tables: Tables, cfg: ProjectConfig, fields: Sequenc
         cols = [f for f in lead_fields if f not in j.columns]
         if cols:
             lsel = leads.select("lead_id", *cols)
-            j = j.left_join(lsel, "lead_id").drop("lead_id_right")
+            j = _join_columns(j, lsel, cols)
     if touch_fields:
         t = tables["touches"].filter(lambda t: t.lead_id.notnull())
         first = t.group_by("lead_id").agg(
@@ -165,8 +176,17 @@ def with_fields(j: ir.Table, tables: Tables, cfg: ProjectConfig, fields: Sequenc
             first_touch_campaign=t.campaign.argmin(t.at),
         )
         first = first.select("lead_id", *touch_fields)
-        j = j.left_join(first, "lead_id").drop("lead_id_right")
+        j = _join_columns(j, first, touch_fields)
     return j
+
+
+def _join_columns(j: ir.Table, right: ir.Table, cols: Sequence[str]) -> ir.Table:
+    """``j`` left-joined with ``right``'s ``cols`` on lead_id, as an explicit projection: Ibis 12
+    does not hoist a ``drop()`` over a join into a CTE, so a metric that filters the same
+    journeys three ways aggregated the stage events three times (measured: 3 scans, 1.3× the
+    hand-written SQL; with a projection, one CTE)."""
+    joined = j.left_join(right, j.lead_id == right.lead_id)
+    return joined.select(*[j[c] for c in j.columns], *[right[c] for c in cols])
 
 
 def local(ts: ir.TimestampValue) -> ir.TimestampValue:

@@ -38,10 +38,11 @@ def _rejection(
         last = j[f"{state}_last_at"]
         hit = last.notnull() & (last >= since)
         rejected |= hit
-        reason = ibis.cases(
-            (hit & reason.isnull(), j[f"{state}_reason"].fill_null(f"{state}:unspecified")),
-            else_=reason,
-        )
+        if f"{state}_reason" in j.columns:  # journeys(reasons=True)
+            reason = ibis.cases(
+                (hit & reason.isnull(), j[f"{state}_reason"].fill_null(f"{state}:unspecified")),
+                else_=reason,
+            )
     return rejected, reason
 
 
@@ -56,7 +57,7 @@ def classify_mqls(
     """One row per MQL: lead_id, fields…, mql_at, decision ('accepted'/'rejected'/'pending'),
     reason."""
     keys = cfg.stage_keys
-    j = journeys(tables, cfg, fields=fields)
+    j = journeys(tables, cfg, fields=fields, reasons=True)
     mql_at = j[reached_col(mql)]
     accepted_at = _first_of(j, keys[keys.index(accepted_from) :])
     rejected, reason = _rejection(j, cfg, mql_at)

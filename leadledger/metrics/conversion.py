@@ -66,7 +66,7 @@ def cohort_conversion(
     """Columns: period, fields…, entered, converted, rate, out_of_order, median_days_to_convert,
     cumulative_entered, cumulative_converted, cumulative_rate, flow_entered, flow_ratio."""
     first = cfg.stage_keys[0]
-    j = journeys(tables, cfg, fields=fields)
+    j = journeys(tables, cfg, fields=fields, side_states=False, as_of=as_of)
     s_at = j[reached_col(from_stage)]
     t_at = j[reached_col(to_stage)]
     conv = converted_flag(
@@ -86,7 +86,7 @@ def cohort_conversion(
         _ooo=t_at.notnull() & (t_at < s_at),
     )
     main = cohort.group_by(keys).agg(
-        entered=cohort.lead_id.nunique(),
+        entered=cohort.count(),  # one row per lead
         converted=cohort._conv.sum().cast("int64"),
         out_of_order=cohort._ooo.sum().cast("int64"),
         median_days_to_convert=cohort._days.quantile(0.5, where=cohort._conv),
@@ -99,12 +99,12 @@ def cohort_conversion(
         period=period_of(j[reached_col(first)], period), _conv=cum_conv
     )
     cum = cum.group_by(keys).agg(
-        cumulative_entered=cum.lead_id.nunique(),
+        cumulative_entered=cum.count(),
         cumulative_converted=cum._conv.sum().cast("int64"),
     )
     # flow: entered T in the period
     flow = j.filter(in_range(t_at)).mutate(period=period_of(t_at, period))
-    flow = flow.group_by(keys).agg(flow_entered=flow.lead_id.nunique())
+    flow = flow.group_by(keys).agg(flow_entered=flow.count())
 
     out = merge_on_keys([main, cum, flow], keys)
     zero = ibis.literal(0, type="int64")
@@ -169,7 +169,7 @@ def visitor_to_lead(
     leads = leads.filter((d >= start) & (d <= end)).mutate(
         period=period_of(leads.created_at, period)
     )
-    new = leads.group_by(keys).agg(converted=leads.lead_id.nunique())
+    new = leads.group_by(keys).agg(converted=leads.count())  # current: one row per lead
     out = merge_on_keys([visits, new], keys)
     zero = ibis.literal(0, type="int64")
     out = out.mutate(entered=out.entered.fill_null(zero), converted=out.converted.fill_null(zero))

@@ -49,12 +49,13 @@ def entries_by_period(
     skipped a stage enters it when it first entered a later one.
     Columns: period, stage, fields…, entered.
     """
-    j = journeys(tables, cfg, fields=fields)
+    j = journeys(tables, cfg, fields=fields, side_states=False)
     long = stage_reached_long(j, cfg, fields, stages)
     day = local_date(long.at)
     long = long.filter((day >= start) & (day <= end))
     long = long.mutate(period=period_of(long.at, period))
-    return long.group_by(["period", "stage", *fields]).agg(entered=long.lead_id.nunique())
+    # one row per (lead, stage): a count, not a distinct count
+    return long.group_by(["period", "stage", *fields]).agg(entered=long.count())
 
 
 def stages_per_working_day(

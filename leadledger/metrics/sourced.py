@@ -35,7 +35,7 @@ def sourced_share(
     """Columns: period, fields…, customers, marketing_sourced, sales_sourced, unknown_source,
     marketing_share, band_low, band_high, band_status."""
     need = list(dict.fromkeys(["channel", "first_touch_channel", *fields]))
-    j = journeys(tables, cfg, fields=need)
+    j = journeys(tables, cfg, fields=need, side_states=False)
     at = j[reached_col(stage)]
     d = local_date(at)
     j = j.filter(at.notnull() & (d >= start) & (d <= end))

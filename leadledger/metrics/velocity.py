@@ -30,6 +30,8 @@ def time_in_stage_long(
         next_at = ibis.coalesce(*later) if len(later) > 1 else later[0]
         side_after = ibis.literal(False)
         for state in cfg.side_state_keys:
+            if f"{state}_last_at" not in j.columns:  # journeys(side_states=False)
+                continue
             last = j[f"{state}_last_at"]
             side_after |= last.notnull() & (last >= s_at)
         secs = seconds_between(s_at, next_at)
@@ -69,7 +71,7 @@ def time_in_stage(
 ) -> ir.Table:
     """Columns: [period,] stage, fields…, left, median_days, mean_days, p90_days, open,
     open_median_age_days, open_p90_age_days, closed, out_of_order."""
-    j = journeys(tables, cfg, fields=fields)
+    j = journeys(tables, cfg, fields=fields, as_of=as_of)
     long = time_in_stage_long(j, cfg, as_of=as_of, fields=fields)
     d = local_date(long.entered_at)
     long = long.filter((d >= start) & (d <= end))
@@ -95,8 +97,21 @@ def time_in_stage(
 
 
 def median_time_in_stage(tables: Tables, cfg: ProjectConfig, *, as_of: object) -> ir.Table:
-    """The benchmark's core query: median days in each stage of the leads that left it."""
-    j = journeys(tables, cfg)
-    long = time_in_stage_long(j, cfg, as_of=as_of)
-    left = long.filter(long.status == "left")
-    return left.group_by("stage").agg(median_days=left.days.quantile(0.5))
+    """The benchmark's core query: median days in each stage of the leads that left it.
+
+    The same definition as ``time_in_stage`` (time to the first entry into the next stage
+    reached, leads that left only), without the statuses and ages that only the full report
+    needs."""
+    j = journeys(tables, cfg, side_states=False, as_of=as_of)
+    keys = cfg.stage_keys
+    parts = []
+    for i, stage in enumerate(keys[:-1]):
+        s_at = j[at_col(stage)]
+        later = [j[at_col(s)] for s in keys[i + 1 :]]
+        next_at = ibis.coalesce(*later) if len(later) > 1 else later[0]
+        left = j.filter(s_at.notnull() & (next_at >= s_at))
+        parts.append(left.select(stage=ibis.literal(stage), days=days_between(s_at, next_at)))
+    long = parts[0]
+    for part in parts[1:]:
+        long = long.union(part, distinct=False)
+    return long.group_by("stage").agg(median_days=long.days.quantile(0.5))

@@ -121,7 +121,9 @@ def test_cohort_conversion_equals_reference(con, js, window):
     got = {
         str(r.period)[:10]: (int(r.entered), int(r.converted)) for r in df.itertuples() if r.entered
     }
-    reach = ref.reached(ref.first_entries(leads, events, STAGES), STAGES)
+    # as of a time, the ledger is what it was then: later events do not exist yet
+    known_leads, known_events = ref.as_of(leads, events, as_of)
+    reach = ref.reached(ref.first_entries(known_leads, known_events, STAGES), STAGES)
     want = ref.cohort_conversion(
         reach, "mql", "customer", TZ, "month", "2025-01-01", "2025-12-31", as_of, window
     )
