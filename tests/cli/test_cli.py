@@ -274,3 +274,63 @@ def test_console_script_is_installed():
     )
     assert done.returncode == 1
     assert "Traceback" not in done.stderr
+
+
+def test_demo_builds_a_project_and_prints_the_five_reports(tmp_path: Path, capsys):
+    folder = tmp_path / "demo"
+    code, out, _ = run(capsys, "demo", str(folder), "--leads", "3000", "--format", "json")
+    assert code == 0
+    reports = json.loads(out)
+    assert [r["report"] for r in reports] == [
+        "stages",
+        "conversion",
+        "velocity",
+        "acceptance",
+        "sourced",
+    ]
+    stages = {(r["period"], r["stage"]): r["entered"] for r in reports[0]["rows"]}
+    assert sum(n for (_, s), n in stages.items() if s == "lead") > 0
+    # the demo folder is a project: reports run on it afterwards
+    code, out, _ = run(capsys, "report", "acceptance", "--project", str(folder), "--format", "json")
+    assert code == 0 and json.loads(out)["rows"]
+    # running it again rebuilds the same demo (same seed, same numbers)
+    code, again, _ = run(capsys, "demo", str(folder), "--leads", "3000", "--format", "json")
+    assert code == 0
+    assert json.loads(again)[0]["rows"] == reports[0]["rows"]
+
+
+def test_demo_refuses_a_folder_holding_another_project(project: Path, capsys):
+    code, _, err = run(capsys, "demo", str(project), "--leads", "1000")
+    assert code == 1 and "not a demo" in err
+
+
+def test_generate_writes_files_and_imports(tmp_path: Path, capsys):
+    code, out, _ = run(
+        capsys,
+        "generate",
+        str(tmp_path / "gen"),
+        "--leads",
+        "1500",
+        "--seed",
+        "3",
+        "--file-format",
+        "parquet",
+        "--import",
+    )
+    assert code == 0
+    for kind in ("leads", "stages", "touches", "deals", "costs", "traffic"):
+        assert (tmp_path / "gen" / f"{kind}.parquet").is_file()
+    code, out, _ = run(
+        capsys,
+        "report",
+        "stages",
+        "--project",
+        str(tmp_path / "gen"),
+        "--format",
+        "json",
+        "--period",
+        "year",
+    )
+    assert code == 0
+    rows = json.loads(out)["rows"]
+    assert sum(r["entered"] for r in rows if r["stage"] == "lead") > 0
