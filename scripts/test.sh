@@ -15,8 +15,8 @@ if ! command -v initdb >/dev/null && ! ls /usr/lib/postgresql/*/bin/initdb >/dev
   fi
 fi
 
-.venv/bin/ruff check leadledger tests benchmarks examples
-.venv/bin/ruff format --check leadledger tests benchmarks examples
+.venv/bin/ruff check leadledger tests benchmarks examples scripts
+.venv/bin/ruff format --check leadledger tests benchmarks examples scripts
 .venv/bin/mypy
 set +e
 .venv/bin/pytest "$@"
