@@ -91,3 +91,21 @@ def test_init_over_an_existing_project(tmp_path):
         init_project(tmp_path / "p")
     assert info.value.code == "project_exists"
     init_project(tmp_path / "p", force=True)
+
+
+def test_a_pql_stands_in_for_an_mql_only_where_the_project_says_so(make_project, tmp_path):
+    rows = [{"lead_id": "L1", "stage": "PQL", "entered_at": "2025-01-08"}]
+    default = make_project(name="default")
+    load_journeys(default, {"L1": {"created": "2025-01-07"}})
+    result = default.import_files("stages", [write_csv(tmp_path / "pql.csv", rows)])
+    assert (result.accepted, result.rejected) == (0, 1)
+    text = config_text().replace(
+        "source_values: [marketingqualifiedlead, marketing qualified lead]",
+        "source_values: [marketingqualifiedlead, marketing qualified lead, pql]",
+    )
+    opted = make_project(text=text, name="opted_in")
+    load_journeys(opted, {"L1": {"created": "2025-01-07"}})
+    result = opted.import_files("stages", [write_csv(tmp_path / "pql.csv", rows)])
+    assert (result.accepted, result.rejected) == (1, 0)
+    got = rows_by(opted.report("stages", start="2025-01-01", end="2025-01-31"), "stage")
+    assert got["mql"]["entered"] == 1

@@ -293,7 +293,7 @@ def default_stages() -> list[Stage]:
         Stage(
             key="mql",
             label="MQL",
-            source_values=["marketingqualifiedlead", "marketing qualified lead", "pql"],
+            source_values=["marketingqualifiedlead", "marketing qualified lead"],
         ),
         Stage(key="sal", label="SAL", source_values=["sales accepted lead", "accepted"]),
         Stage(
