@@ -43,6 +43,15 @@ from leadledger.service import Workspace, init_project  # noqa: E402
 DATA = ROOT / "benchmarks" / ".data"
 GOAL_RATIO = 1.15
 GOAL_MEMORY_MIB = 1536
+#: What is known about a query over the goal (measured; update when the cause changes).
+KNOWN_GAPS = {
+    "median time in stage": (
+        "About half of the gap is the engine-neutral field-wise lead merge (each field the "
+        "latest non-empty value, for CRM partial updates): 0.30 s on its own against 0.18 s for "
+        "DuckDB's `arg_max`, which PostgreSQL does not have (measured 2026-11-22). The query is "
+        "the shortest of the three, so the fixed cost weighs most there."
+    ),
+}
 
 
 def machine() -> dict[str, str]:
@@ -233,8 +242,14 @@ def bench_queries(ws: Workspace, repeat: int) -> list[dict[str, Any]]:
     return results
 
 
+# Peak memory is the child's VmHWM: ru_maxrss is inherited across fork and exec on Linux, so a
+# child of this (large) process would report the parent's high-water mark, not its own.
 PEAK_SCRIPT = """
-import resource, sys, json, pandas as pd
+import sys, json, pandas as pd
+def hwm_mib():
+    for line in open('/proc/self/status'):
+        if line.startswith('VmHWM:'):
+            return int(line.split()[1]) / 1024
 sys.path.insert(0, {root!r})
 from benchmarks.run import queries
 from leadledger.service import Workspace
@@ -243,11 +258,11 @@ leads = ws.store.table('leads')
 lo, hi = ws.store.execute(leads.aggregate(lo=leads.created_at.min(),
                                           hi=leads.created_at.max())).iloc[0]
 as_of = pd.Timestamp(hi).tz_convert('UTC').ceil('D')
-base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+base = hwm_mib()
 for q in queries(ws, pd.Timestamp(lo).date(), pd.Timestamp(hi).date(), as_of):
     ws.store.execute(q['ll'])
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(json.dumps({{'peak_mib': peak / 1024, 'baseline_mib': base / 1024}}))
+peak = hwm_mib()
+print(json.dumps({{'peak_mib': peak, 'baseline_mib': base}}))
 """
 
 
@@ -320,12 +335,16 @@ def write_markdown(path: Path, info: dict[str, Any]) -> None:
             f"| {r['query']} | {rows} | {r['leadledger_s']:.3f} | "
             f"{r['duckdb_sql_s']:.3f} | {r['ratio']:.2f}× |"
         )
+    over = [r for r in info["queries"] if r["query"] != "total" and r["ratio"] > GOAL_RATIO]
+    for r in over:
+        why = KNOWN_GAPS.get(r["query"], "Not explained yet.")
+        lines += ["", f"**{r['query']}** is above the goal ({r['ratio']:.2f}×). {why}"]
     mem = info["memory"]
     lines += [
         "",
         "## Peak memory",
         "",
-        f"Max RSS of a fresh process running the three leadledger queries: "
+        f"Peak resident memory (VmHWM) of a fresh process running the three leadledger queries: "
         f"**{mem['peak_mib']:,.0f} MiB** (after imports and opening the store: "
         f"{mem['baseline_mib']:,.0f} MiB). Goal: ≤ {GOAL_MEMORY_MIB:,} MiB.",
         "",
@@ -353,7 +372,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--out", type=Path, default=ROOT / "BENCHMARKS.md")
+    parser.add_argument(
+        "--rewrite",
+        action="store_true",
+        help="re-render --out from the last run's results without measuring",
+    )
     args = parser.parse_args(argv)
+    if args.rewrite:
+        write_markdown(args.out, json.loads((DATA / "last-run.json").read_text()))
+        return 0
 
     from leadledger.synthetic import generate_company
 
