@@ -68,10 +68,7 @@ def stage_backwards(t: Tables, cfg: ProjectConfig) -> ir.Table:
                     + ")",
                 )
             )
-    out = parts[0]
-    for p in parts[1:]:
-        out = out.union(p, distinct=False)
-    return out
+    return ibis.union(*parts, distinct=False)
 
 
 def deal_won_before_first_contact(t: Tables, cfg: ProjectConfig) -> ir.Table:

@@ -198,6 +198,13 @@ def local_date(ts: ir.TimestampValue) -> ir.DateValue:
     return local(ts).date()
 
 
+def in_local_days(ts: ir.TimestampValue, start: object, end: object) -> ir.BooleanValue:
+    """The instant falls on a day in [start, end], days in the project's time zone (the
+    reports' --from/--to); a missing instant does not."""
+    d = local_date(ts)
+    return ts.notnull() & (d >= start) & (d <= end)
+
+
 def period_of(ts: ir.TimestampValue, period: str) -> ir.DateValue:
     unit = {"day": "D", "week": "W", "month": "M", "quarter": "Q", "year": "Y"}[period]
     return local(ts).truncate(unit).date()

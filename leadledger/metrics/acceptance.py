@@ -16,7 +16,14 @@ import ibis
 import ibis.expr.types as ir
 
 from leadledger.config.models import ProjectConfig
-from leadledger.ledger.derived import Tables, at_col, journeys, local_date, period_of, reached_col
+from leadledger.ledger.derived import (
+    Tables,
+    at_col,
+    in_local_days,
+    journeys,
+    period_of,
+    reached_col,
+)
 from leadledger.metrics.grid import merge_on_keys
 
 REJECTION_STATES = ("disqualified", "recycled")
@@ -97,11 +104,9 @@ def acceptance_by_period(
     acc = accepted_at.notnull()
     rej = ~acc & rejected
 
-    def in_range(ts: ir.TimestampValue) -> ir.BooleanValue:
-        d = local_date(ts)
-        return ts.notnull() & (d >= start) & (d <= end)
-
-    m = j.filter(in_range(mql_at)).mutate(period=period_of(mql_at, period), _acc=acc, _rej=rej)
+    m = j.filter(in_local_days(mql_at, start, end)).mutate(
+        period=period_of(mql_at, period), _acc=acc, _rej=rej
+    )
     grouped = ["period", *fields]
     mq = m.group_by(grouped).agg(
         mqls=m.count(),
@@ -112,7 +117,7 @@ def acceptance_by_period(
     nxt = keys[keys.index(sql) + 1 :] if keys.index(sql) + 1 < len(keys) else []
     advanced = _first_of(j, nxt).notnull() if nxt else ibis.literal(False)
     sql_rejected, _ = _rejection(j, cfg, sql_at)
-    s = j.filter(in_range(sql_at)).mutate(
+    s = j.filter(in_local_days(sql_at, start, end)).mutate(
         period=period_of(sql_at, period), _bad=sql_rejected & ~advanced
     )
     sq = s.group_by(grouped).agg(sqls=s.count(), sqls_rejected=s._bad.sum().cast("int64"))
@@ -159,8 +164,7 @@ def rejections_by_reason(
 ) -> ir.Table:
     """Columns: period, fields…, reason, rejected, share (of the period's rejections)."""
     c = classify_mqls(tables, cfg, fields=fields)
-    d = local_date(c.mql_at)
-    c = c.filter((c.decision == "rejected") & (d >= start) & (d <= end))
+    c = c.filter((c.decision == "rejected") & in_local_days(c.mql_at, start, end))
     c = c.mutate(period=period_of(c.mql_at, period))
     keys = ["period", *fields]
     by = c.group_by([*keys, "reason"]).agg(rejected=c.count())

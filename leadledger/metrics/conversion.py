@@ -21,8 +21,8 @@ from leadledger.ledger.derived import (
     Tables,
     current_leads,
     current_traffic,
+    in_local_days,
     journeys,
-    local_date,
     period_of,
     reached_col,
 )
@@ -75,11 +75,7 @@ def cohort_conversion(
     days = days_between(s_at, t_at)
     keys = ["period", *fields]
 
-    def in_range(ts: ir.TimestampValue) -> ir.BooleanValue:
-        d = local_date(ts)
-        return ts.notnull() & (d >= start) & (d <= end)
-
-    cohort = j.filter(in_range(s_at)).mutate(
+    cohort = j.filter(in_local_days(s_at, start, end)).mutate(
         period=period_of(s_at, period),
         _conv=conv,
         _days=days,
@@ -95,7 +91,7 @@ def cohort_conversion(
     cum_conv = converted_flag(
         j, first, to_stage, as_of=as_of, window_days=window_days, ordered=ordered
     )
-    cum = j.filter(in_range(j[reached_col(first)])).mutate(
+    cum = j.filter(in_local_days(j[reached_col(first)], start, end)).mutate(
         period=period_of(j[reached_col(first)], period), _conv=cum_conv
     )
     cum = cum.group_by(keys).agg(
@@ -103,7 +99,7 @@ def cohort_conversion(
         cumulative_converted=cum._conv.sum().cast("int64"),
     )
     # flow: entered T in the period
-    flow = j.filter(in_range(t_at)).mutate(period=period_of(t_at, period))
+    flow = j.filter(in_local_days(t_at, start, end)).mutate(period=period_of(t_at, period))
     flow = flow.group_by(keys).agg(flow_entered=flow.count())
 
     out = merge_on_keys([main, cum, flow], keys)
@@ -165,8 +161,7 @@ def visitor_to_lead(
     keys = ["period", *fields]
     visits = traffic.group_by(keys).agg(entered=traffic.visits.sum().cast("int64"))
     leads = current_leads(tables)
-    d = local_date(leads.created_at)
-    leads = leads.filter((d >= start) & (d <= end)).mutate(
+    leads = leads.filter(in_local_days(leads.created_at, start, end)).mutate(
         period=period_of(leads.created_at, period)
     )
     new = leads.group_by(keys).agg(converted=leads.count())  # current: one row per lead

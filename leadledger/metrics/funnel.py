@@ -12,7 +12,13 @@ import ibis
 import ibis.expr.types as ir
 
 from leadledger.config.models import ProjectConfig
-from leadledger.ledger.derived import Tables, journeys, local_date, period_of, reached_col
+from leadledger.ledger.derived import (
+    Tables,
+    in_local_days,
+    journeys,
+    period_of,
+    reached_col,
+)
 from leadledger.metrics.grid import left_join_on_keys
 
 
@@ -27,9 +33,7 @@ def stage_reached_long(
         j.select("lead_id", *fields, stage=ibis.literal(stage), at=j[reached_col(stage)])
         for stage in stages
     ]
-    long = parts[0]
-    for part in parts[1:]:
-        long = long.union(part, distinct=False)
+    long = ibis.union(*parts, distinct=False)
     return long.filter(long.at.notnull())
 
 
@@ -51,8 +55,7 @@ def entries_by_period(
     """
     j = journeys(tables, cfg, fields=fields, side_states=False)
     long = stage_reached_long(j, cfg, fields, stages)
-    day = local_date(long.at)
-    long = long.filter((day >= start) & (day <= end))
+    long = long.filter(in_local_days(long.at, start, end))
     long = long.mutate(period=period_of(long.at, period))
     # one row per (lead, stage): a count, not a distinct count
     return long.group_by(["period", "stage", *fields]).agg(entered=long.count())

@@ -15,7 +15,13 @@ import ibis
 import ibis.expr.types as ir
 
 from leadledger.config.models import BANDS, ProjectConfig
-from leadledger.ledger.derived import Tables, journeys, local_date, period_of, reached_col
+from leadledger.ledger.derived import (
+    Tables,
+    in_local_days,
+    journeys,
+    period_of,
+    reached_col,
+)
 
 
 def origin_channel(j: ir.Table) -> ir.StringValue:
@@ -37,8 +43,7 @@ def sourced_share(
     need = list(dict.fromkeys(["channel", "first_touch_channel", *fields]))
     j = journeys(tables, cfg, fields=need, side_states=False)
     at = j[reached_col(stage)]
-    d = local_date(at)
-    j = j.filter(at.notnull() & (d >= start) & (d <= end))
+    j = j.filter(in_local_days(at, start, end))
     origin = origin_channel(j)
     marketing = [c.key for c in cfg.channels if c.sourced == "marketing"]
     sales = [c.key for c in cfg.channels if c.sourced == "sales"]

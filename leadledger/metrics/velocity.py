@@ -14,7 +14,13 @@ import ibis.expr.types as ir
 
 from leadledger.config.models import ProjectConfig
 from leadledger.ledger.clock import DAY, days_between, seconds_between
-from leadledger.ledger.derived import Tables, at_col, journeys, local_date, period_of
+from leadledger.ledger.derived import Tables, at_col, in_local_days, journeys, period_of
+
+
+def next_stage_at(j: ir.Table, keys: Sequence[str], i: int) -> ir.TimestampValue:
+    """First entry into the next stage the lead reached after ``keys[i]`` (in funnel order)."""
+    later = [j[at_col(s)] for s in keys[i + 1 :]]
+    return ibis.coalesce(*later) if len(later) > 1 else later[0]
 
 
 def time_in_stage_long(
@@ -26,8 +32,7 @@ def time_in_stage_long(
     parts = []
     for i, stage in enumerate(keys[:-1]):
         s_at = j[at_col(stage)]
-        later = [j[at_col(s)] for s in keys[i + 1 :]]
-        next_at = ibis.coalesce(*later) if len(later) > 1 else later[0]
+        next_at = next_stage_at(j, keys, i)
         side_after = ibis.literal(False)
         for state in cfg.side_state_keys:
             if f"{state}_last_at" not in j.columns:  # journeys(side_states=False)
@@ -53,10 +58,7 @@ def time_in_stage_long(
                 age_days=days_between(s_at, ibis.literal(as_of).cast(s_at.type())),
             )
         )
-    out = parts[0]
-    for p in parts[1:]:
-        out = out.union(p, distinct=False)
-    return out
+    return ibis.union(*parts, distinct=False)
 
 
 def time_in_stage(
@@ -73,8 +75,7 @@ def time_in_stage(
     open_median_age_days, open_p90_age_days, closed, out_of_order."""
     j = journeys(tables, cfg, fields=fields, as_of=as_of)
     long = time_in_stage_long(j, cfg, as_of=as_of, fields=fields)
-    d = local_date(long.entered_at)
-    long = long.filter((d >= start) & (d <= end))
+    long = long.filter(in_local_days(long.entered_at, start, end))
     keys = ["stage_rank", "stage", *fields]
     if period:
         long = long.mutate(period=period_of(long.entered_at, period))
@@ -107,11 +108,8 @@ def median_time_in_stage(tables: Tables, cfg: ProjectConfig, *, as_of: object) -
     parts = []
     for i, stage in enumerate(keys[:-1]):
         s_at = j[at_col(stage)]
-        later = [j[at_col(s)] for s in keys[i + 1 :]]
-        next_at = ibis.coalesce(*later) if len(later) > 1 else later[0]
+        next_at = next_stage_at(j, keys, i)
         left = j.filter(s_at.notnull() & (next_at >= s_at))
         parts.append(left.select(stage=ibis.literal(stage), days=days_between(s_at, next_at)))
-    long = parts[0]
-    for part in parts[1:]:
-        long = long.union(part, distinct=False)
+    long = ibis.union(*parts, distinct=False)
     return long.group_by("stage").agg(median_days=long.days.quantile(0.5))
