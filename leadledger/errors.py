@@ -70,3 +70,23 @@ class InvalidArgument(LeadledgerError):
 
 class EngineError(LeadledgerError):
     code = "engine_error"
+
+
+class GoalNotFound(LeadledgerError):
+    code = "goal_not_found"
+
+
+class ExperimentNotFound(LeadledgerError):
+    code = "experiment_not_found"
+
+
+class NotEnoughHistory(LeadledgerError):
+    """A rate or value must be measured from the ledger, and the ledger holds too little."""
+
+    code = "not_enough_history"
+
+
+class WebhookFailed(LeadledgerError):
+    """The webhook did not accept the alerts after every retry."""
+
+    code = "webhook_failed"

@@ -461,6 +461,11 @@ def demo(
         )
 
 
+# the command groups of later capabilities live in their own modules; importing them registers
+# their commands on ``app`` (they import the shared options from this module)
+from leadledger.cli import experiments, planning, protection  # noqa: E402, F401
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: user mistakes print one line and a hint, never a traceback."""
     try:

@@ -247,6 +247,7 @@ def _cross_rules(cfg: ProjectConfig, data: Any, file: str) -> list[ConfigIssue]:
         )
     if len(set(cfg.attributes)) != len(cfg.attributes):
         add("attribute_duplicate", "an attribute is listed twice", ("attributes",))
+    _planning_rules(cfg, add, decay_given=isinstance(data, dict) and "decay" in data)
     engine = cfg.engine
     if not (
         engine.startswith(("duckdb://", "postgres://", "postgresql://"))
@@ -259,6 +260,116 @@ def _cross_rules(cfg: ProjectConfig, data: Any, file: str) -> list[ConfigIssue]:
             hint="use duckdb:///file.duckdb (default) or postgres://user@host:port/db",
         )
     return issues
+
+
+def _planning_rules(cfg: ProjectConfig, add: Any, *, decay_given: bool) -> None:
+    """Cross-object rules of SLAs, decay, goals and experiments (they report through ``add``)."""
+    stages = cfg.stage_keys
+    fields = cfg.breakdown_fields
+
+    def stage(value: str, path: tuple, extra: Sequence[str] = ()) -> None:
+        valid = [*extra, *stages]
+        if value not in valid:
+            add(
+                "stage_unknown",
+                f"'{value}' is not a funnel stage",
+                path,
+                hint=did_you_mean(value, valid) or f"stages: {', '.join(valid)}",
+            )
+
+    def where(filters: dict[str, list[str]], path: tuple) -> None:
+        for name in filters:
+            if name not in fields:
+                add(
+                    "field_unknown",
+                    f"'{name}' is not a lead field",
+                    (*path, name),
+                    hint=did_you_mean(name, fields) or f"fields: {', '.join(fields)}",
+                )
+
+    def unique(items: Sequence[Any], section: str, attr: str = "name") -> None:
+        seen: set[str] = set()
+        for i, item in enumerate(items):
+            key = getattr(item, attr)
+            if key in seen:
+                add(f"{section}_duplicate", f"{section} '{key}' is defined twice", (section, i))
+            seen.add(key)
+
+    unique(cfg.slas, "slas")
+    for i, sla in enumerate(cfg.slas):
+        stage(sla.start, ("slas", i, "start"))
+        if sla.until != "sales_touch":
+            stage(sla.until, ("slas", i, "until"), extra=["sales_touch"])
+            if (
+                sla.until in stages
+                and sla.start in stages
+                and (stages.index(sla.until) <= stages.index(sla.start))
+            ):
+                add(
+                    "sla_order",
+                    f"SLA '{sla.name}': until '{sla.until}' must come after start '{sla.start}'",
+                    ("slas", i, "until"),
+                )
+        where(sla.where, ("slas", i, "where"))
+    if cfg.slas and not cfg.sales_touch_kinds and any(s.until == "sales_touch" for s in cfg.slas):
+        add(
+            "sales_touch_kinds_empty",
+            "SLAs wait for a sales touch but sales_touch_kinds is empty",
+            ("sales_touch_kinds",),
+        )
+    d = cfg.decay
+    if decay_given:  # the defaults name sql and customer; a funnel without them needs no decay
+        stage(d.stage, ("decay", "stage"))
+        stage(d.won_stage, ("decay", "won_stage"))
+    if (
+        d.stage in stages
+        and d.won_stage in stages
+        and (stages.index(d.won_stage) <= stages.index(d.stage))
+    ):
+        add(
+            "decay_order",
+            f"decay: won_stage '{d.won_stage}' must come after stage '{d.stage}'",
+            ("decay", "won_stage"),
+        )
+    if not d.buckets or any(b <= 0 for b in d.buckets) or sorted(set(d.buckets)) != d.buckets:
+        add(
+            "decay_buckets",
+            "decay buckets must be positive business days in ascending order",
+            ("decay", "buckets"),
+        )
+    for i, limit in enumerate(d.limits):
+        where(limit.where, ("decay", "limits", i, "where"))
+    unique(cfg.goals, "goals")
+    channels = {c.key for c in cfg.channels}
+    for i, goal in enumerate(cfg.goals):
+        if goal.end < goal.start:
+            add("goal_dates", f"goal '{goal.name}' ends before it starts", ("goals", i, "end"))
+        for key, count in goal.counts.items():
+            stage(key, ("goals", i, "counts", key), extra=["visitor"])
+            if count < 0:
+                add(
+                    "goal_negative",
+                    f"goal '{goal.name}': {key} is negative",
+                    ("goals", i, "counts", key),
+                )
+        if goal.channel and channels and goal.channel not in channels:
+            add(
+                "goal_channel_unknown",
+                f"goal '{goal.name}': channel '{goal.channel}' is not configured",
+                ("goals", i, "channel"),
+                severity="warning",
+                hint=did_you_mean(goal.channel, channels),
+            )
+    unique(cfg.experiments, "experiments")
+    for i, exp in enumerate(cfg.experiments):
+        stage(exp.stage, ("experiments", i, "stage"))
+        if exp.start and exp.end and exp.end < exp.start:
+            add(
+                "experiment_dates",
+                f"experiment '{exp.name}' ends before it starts",
+                ("experiments", i, "end"),
+            )
+        where(exp.where, ("experiments", i, "where"))
 
 
 def load_config_data(path: Path) -> Any:

@@ -168,6 +168,138 @@ BANDS: dict[str, tuple[float, float, str]] = {
 }
 
 
+SLA_UNITS = ("business_hours", "business_days", "hours", "days")
+
+
+class Sla(Strict):
+    """A response-time promise between marketing and sales (seed 003)."""
+
+    name: str = Field(description="SLA key (lower_snake_case), shown in `leadledger sla`.")
+    start: str = Field(description="Stage whose first entry starts the clock (e.g. `mql`, `sql`).")
+    until: str = Field(
+        default="sales_touch",
+        description="What stops the clock: `sales_touch` (the first touch of a kind in "
+        "`sales_touch_kinds` at or after the start) or a stage key (its first entry at or after "
+        "the start). A side state entered before that (disqualified, recycled, lost) closes "
+        "the clock without a breach.",
+    )
+    within: float = Field(gt=0, description="The limit, in `unit`s.")
+    unit: Literal["business_hours", "business_days", "hours", "days"] = Field(
+        default="business_hours",
+        description="`business_hours` and `business_days` follow the project calendar (working "
+        "days, `business_hours`, time zone); `hours` and `days` are calendar time. A business "
+        "day is one working day's business hours.",
+    )
+    where: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Only leads whose attribute has one of these values, e.g. "
+        "`{segment: [enterprise]}` (any breakdown field). Empty: every lead.",
+    )
+    description: str | None = Field(default=None, description="Free text.")
+
+    _key = field_validator("name")(_check_key)
+
+
+class DecayLimit(Strict):
+    """The time limit of an SQL for the leads matching ``where``."""
+
+    where: dict[str, list[str]] = Field(
+        description="Lead attribute values this limit applies to, e.g. `{segment: [consumer]}`."
+    )
+    days: float = Field(gt=0, description="Days an SQL keeps its value without a follow-up.")
+
+
+class Decay(Strict):
+    """Lead decay in money (seed 003): what an SQL is worth and how it goes cold."""
+
+    stage: str = Field(
+        default="sql", description="The stage whose leads carry the value (seed 003: SQLs)."
+    )
+    won_stage: str = Field(
+        default="customer", description="The stage that realises the value (a won customer)."
+    )
+    customer_value: float | None = Field(
+        default=None,
+        gt=0,
+        description="Value of one customer in the project currency. Null: the mean amount of "
+        "won deals over the history window.",
+    )
+    limit_days: float = Field(
+        default=30,
+        gt=0,
+        description="Default time limit (calendar days) of an SQL without a follow-up: past it "
+        "the SQL has lost its value when the history is too thin for a curve (B2B ≈ a month).",
+    )
+    limits: list[DecayLimit] = Field(
+        default_factory=list,
+        description="Time limits by segment, first match wins, e.g. "
+        "`[{where: {segment: [consumer]}, days: 1}]` (consumer ≈ a day).",
+    )
+    buckets: list[float] = Field(
+        default_factory=lambda: [1.0, 2.0, 5.0, 10.0, 20.0],
+        description="Upper bounds (business days) of the first-follow-up delay buckets of the "
+        "decay curve, ascending; a last bucket holds longer delays and one holds no follow-up.",
+    )
+    min_per_bucket: int = Field(
+        default=30,
+        ge=1,
+        description="SQLs a bucket needs for its measured conversion to be used; thinner "
+        "history falls back to the configured time limit.",
+    )
+
+
+class Goal(Strict):
+    """A saved plan: counts per stage to reach over a period (per channel or campaign)."""
+
+    name: str = Field(description="Goal key (lower_snake_case), used by `--goal`.")
+    start: dt.date = Field(description="First day of the goal's period.")
+    end: dt.date = Field(description="Last day of the goal's period (inclusive).")
+    channel: str | None = Field(default=None, description="Only leads of this channel.")
+    campaign: str | None = Field(default=None, description="Only leads of this campaign.")
+    counts: dict[str, int] = Field(
+        description="Stage (or `visitor`) → entries to reach over the whole period; the pace "
+        "per working day follows the calendar."
+    )
+    revenue: float | None = Field(default=None, description="The revenue target it came from.")
+    deal_size: float | None = Field(default=None, description="The average deal size used.")
+    rates: dict[str, float] = Field(
+        default_factory=dict, description="The conversion rates the plan used (for the record)."
+    )
+    budget: float | None = Field(
+        default=None, description="The budget the plan needs at measured cost per lead."
+    )
+
+    _key = field_validator("name")(_check_key)
+
+
+class Experiment(Strict):
+    """A test vs control experiment on funnel stages (seed 004)."""
+
+    name: str = Field(description="Experiment key (lower_snake_case).")
+    assignment: Literal["hash", "imported"] = Field(
+        default="hash",
+        description="`hash`: a lead is in `control` when hash(name, lead_id) falls below "
+        "`control_share` (deterministic, no table needed); `imported`: groups come from "
+        "`leadledger experiment import`.",
+    )
+    control_share: float = Field(
+        default=0.5, gt=0, lt=1, description="Share of the population held out as control."
+    )
+    stage: str = Field(
+        default="lead",
+        description="The population: leads entering this stage between `start` and `end`.",
+    )
+    start: dt.date | None = Field(default=None, description="First day of the population.")
+    end: dt.date | None = Field(default=None, description="Last day of the population.")
+    where: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Only leads with these attribute values, e.g. `{campaign: [spring_promo]}`.",
+    )
+    description: str | None = Field(default=None, description="Free text.")
+
+    _key = field_validator("name")(_check_key)
+
+
 class ProjectConfig(Strict):
     """The whole ``leadledger.yaml``."""
 
@@ -222,6 +354,26 @@ class ProjectConfig(Strict):
     sourced_share: SourcedShare = Field(
         default_factory=SourcedShare,
         description="Benchmark for the marketing-sourced share report.",
+    )
+
+    sales_touch_kinds: list[str] = Field(
+        default_factory=lambda: ["call", "meeting", "sales_email"],
+        description="Touch kinds that are a sales follow-up (they stop SLA clocks and date the "
+        "first follow-up of the decay curve).",
+    )
+    slas: list[Sla] = Field(
+        default_factory=list,
+        description="Service levels between marketing and sales, checked by `leadledger sla`.",
+    )
+    decay: Decay = Field(
+        default_factory=Decay, description="Lead decay in money, for `leadledger decay`."
+    )
+    goals: list[Goal] = Field(
+        default_factory=list,
+        description="Saved plans (`leadledger plan --save NAME`), followed by `leadledger pace`.",
+    )
+    experiments: list[Experiment] = Field(
+        default_factory=list, description="Test vs control experiments."
     )
 
     @field_validator("currency")

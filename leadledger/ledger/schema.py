@@ -207,3 +207,21 @@ IMPORTS_SCHEMA = ibis.schema(
         "finished_at": TS,
     }
 )
+
+#: Imported experiment group membership (``experiment import``); hash-assigned experiments need
+#: no rows here.
+EXPERIMENT_GROUPS_SCHEMA = ibis.schema(
+    {"experiment": STR, "lead_id": STR, "group": STR, "batch_no": dt.int64, "imported_at": TS}
+)
+
+#: Alerts already delivered to a webhook, one row per alert key: nothing is sent twice.
+ALERTS_SENT_SCHEMA = ibis.schema(
+    {"alert_key": STR, "kind": STR, "target": STR, "sent_at": TS, "payload": STR}
+)
+
+#: Tables that are not import kinds, with their schemas.
+SERVICE_TABLES = {
+    "imports": IMPORTS_SCHEMA,
+    "experiment_groups": EXPERIMENT_GROUPS_SCHEMA,
+    "alerts_sent": ALERTS_SENT_SCHEMA,
+}

@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from leadledger.config.models import ProjectConfig
 from leadledger.errors import EngineError
-from leadledger.ledger.schema import IMPORTS_SCHEMA, Kind, kinds
+from leadledger.ledger.schema import SERVICE_TABLES, Kind, kinds
 
 POSTGRES_PREFIXES = ("postgres://", "postgresql://")
 
@@ -94,7 +94,7 @@ class Store:
     def ensure_tables(self) -> None:
         existing = set(self.con.list_tables())
         wanted = {k.table: k.schema() for k in self.kinds.values()}
-        wanted["imports"] = IMPORTS_SCHEMA
+        wanted.update(SERVICE_TABLES)
         for name, schema in wanted.items():
             if name not in existing:
                 self.con.create_table(name, schema=schema)

@@ -1,0 +1,3 @@
+"""CLI commands: protection (registered on the main app by leadledger.cli.main)."""
+
+from __future__ import annotations
