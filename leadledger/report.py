@@ -1,7 +1,10 @@
 """A report: the JSON contract every report command prints.
 
 ``{"report": NAME, "params": {...}, "rows": [...], "notes": [...]}``, each row an object keyed by
-column name. Numbers are full precision here; surfaces round only for display.
+column name. A report may carry companion tables (a plan's months, a what-if's sensitivity): they
+come as further keys of row lists after ``rows`` in JSON, after the main table in the terminal,
+and never in CSV (which holds the main table only). Numbers are full precision here; surfaces
+round only for display.
 """
 
 from __future__ import annotations
@@ -26,24 +29,29 @@ class Report:
     title: str | None = None
     #: The columns a terminal table shows (JSON and CSV always carry every column).
     table_columns: list[str] | None = None
+    #: Companion tables: JSON key → (title, frame).
+    extra: dict[str, tuple[str, pd.DataFrame]] = dataclasses.field(default_factory=dict)
 
     @property
     def columns(self) -> list[str]:
         return list(self.frame.columns)
 
-    def rows(self) -> list[dict[str, Any]]:
+    def rows(self, frame: pd.DataFrame | None = None) -> list[dict[str, Any]]:
+        frame = self.frame if frame is None else frame
         return [
-            {str(k): plain(v) for k, v in rec.items()}
-            for rec in self.frame.to_dict(orient="records")
+            {str(k): plain(v) for k, v in rec.items()} for rec in frame.to_dict(orient="records")
         ]
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "report": self.name,
             "params": {k: plain(v) for k, v in self.params.items()},
             "rows": self.rows(),
-            "notes": list(self.notes),
         }
+        for key, (_title, frame) in self.extra.items():
+            out[key] = self.rows(frame)
+        out["notes"] = list(self.notes)
+        return out
 
     def to_json(self) -> str:
         return json.dumps(self.as_dict(), indent=2, ensure_ascii=False)

@@ -96,3 +96,25 @@ class Workspace:
         from leadledger.ledger.checks import run_checks
 
         return run_checks(self, **params)
+
+    # -- planning -----------------------------------------------------------------------
+    def plan(self, **params: Any) -> Report:
+        """The reverse funnel (``leadledger plan``); see ``planning_reports.plan_report``."""
+        from leadledger.planning_reports import plan_report
+
+        return plan_report(self, **params)
+
+    def save_goal(self, name: str, plan: Report, *, force: bool = False) -> Path:
+        from leadledger.planning_reports import save_goal
+
+        return save_goal(self, name, plan, force=force)
+
+    def pace(self, **params: Any) -> Report:
+        from leadledger.planning_reports import pace_report
+
+        return pace_report(self, **params)
+
+    def whatif(self, **params: Any) -> Report:
+        from leadledger.planning_reports import whatif_report
+
+        return whatif_report(self, **params)

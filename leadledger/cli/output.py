@@ -18,6 +18,7 @@ PERCENT_SUFFIXES = (
     "share",
     "quality",
     "change_per_working_day",
+    "change_rel",
     "band_low",
     "band_high",
 )
@@ -71,28 +72,37 @@ def print_report(report: Report, fmt: str, console: Console | None = None) -> No
         sys.stdout.write(report.to_csv())
         return
     console = console or make_console()
+    _print_table(console, report, report.title or report.name, report.frame, report.table_columns)
+    for _key, (title, frame) in report.extra.items():
+        _print_table(console, report, title, frame, None)
+    for note in report.notes:
+        console.print(f"[dim]· {note}[/dim]")
+
+
+def _print_table(
+    console: Console, report: Report, title: str, frame: Any, table_columns: list[str] | None
+) -> None:
     table = Table(
-        title=report.title or report.name,
+        title=title,
         title_justify="left",
         show_lines=False,
         header_style="bold",
     )
-    columns = [c for c in (report.table_columns or report.columns) if c in report.columns]
+    all_columns = list(frame.columns)
+    columns = [c for c in (table_columns or all_columns) if c in all_columns]
     for col in columns:
-        numeric = report.frame[col].dtype.kind in "iuf"
+        numeric = frame[col].dtype.kind in "iuf"
         table.add_column(
             header(col),
             justify="right" if numeric else "left",
             overflow="fold",
             no_wrap=not numeric,  # keys (period, stage, channel) stay on one line
         )
-    for rec in report.frame.to_dict(orient="records"):
+    for rec in frame.to_dict(orient="records"):
         table.add_row(*[display(rec[c], c) for c in columns])
     console.print(table)
-    hidden = [c for c in report.columns if c not in columns]
+    hidden = [c for c in all_columns if c not in columns]
     if hidden:
         console.print(f"[dim]· more columns with --format json or csv: {', '.join(hidden)}[/dim]")
-    if report.frame.empty:
+    if frame.empty:
         console.print("[dim]no rows[/dim]")
-    for note in report.notes:
-        console.print(f"[dim]· {note}[/dim]")

@@ -1,0 +1,115 @@
+"""What the ledger says about a window of history: entries per stage, visits, spend, won deals.
+
+The reverse funnel, pacing and what-if take their measured rates from here. Every function is a
+metric: Ibis tables in, an Ibis expression out, on any engine. ``where`` restricts to leads (and
+traffic, costs) of some channels or campaigns: ``{"channel": ["paid_search"]}``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+
+import ibis
+import ibis.expr.types as ir
+
+from leadledger.config.models import ProjectConfig
+from leadledger.ledger.derived import (
+    Tables,
+    current_costs,
+    current_deals,
+    current_leads,
+    current_traffic,
+    in_local_days,
+    journeys,
+)
+from leadledger.metrics.funnel import stage_reached_long
+
+Where = Mapping[str, Sequence[str]]
+#: Fields that traffic and costs carry too, so a plan per channel or campaign can be measured.
+SHARED_FIELDS = ("channel", "campaign")
+
+
+def _match(t: ir.Table, where: Where) -> ir.Table:
+    for name, values in where.items():
+        t = t.filter(t[name].isin(list(values)))
+    return t
+
+
+def entries_by_stage(
+    tables: Tables,
+    cfg: ProjectConfig,
+    *,
+    start: dt.date,
+    end: dt.date,
+    where: Where | None = None,
+    by: Sequence[str] = (),
+) -> ir.Table:
+    """Leads entering each stage in [start, end] (local days), first entry, skipped stages as
+    the project says. Columns: stage, by…, entered."""
+    where = dict(where or {})
+    fields = list(dict.fromkeys([*where, *by]))
+    j = journeys(tables, cfg, fields=fields, side_states=False)
+    j = _match(j, where)
+    long = stage_reached_long(j, cfg, list(by))
+    long = long.filter(in_local_days(long.at, start, end))
+    return long.group_by(["stage", *by]).agg(entered=long.count())
+
+
+def visits(
+    tables: Tables,
+    *,
+    start: dt.date,
+    end: dt.date,
+    where: Where | None = None,
+    by: Sequence[str] = (),
+) -> ir.Table:
+    """Visits (traffic counts) in [start, end]. Columns: by…, visits, days_with_traffic."""
+    t = current_traffic(tables)
+    t = _match(t.filter((t.day >= start) & (t.day <= end)), where or {})
+    aggs = {"visits": t.visits.sum().cast("int64"), "days_with_traffic": t.day.nunique()}
+    return t.group_by(list(by)).agg(**aggs) if by else t.agg(**aggs)
+
+
+def spend(
+    tables: Tables,
+    *,
+    start: dt.date,
+    end: dt.date,
+    where: Where | None = None,
+    by: Sequence[str] = (),
+) -> ir.Table:
+    """Spend in [start, end]: a cost's amount is spread evenly over the days of its period, so
+    the window gets amount × overlapping days ÷ period days. Columns: by…, spend.
+
+    With ``where``, only costs tagged with those values count (untagged costs — salaries,
+    tools — cannot be placed in a channel; they are left out and ``unallocated`` says so)."""
+    c = current_costs(tables)
+    c = _match(c, where or {})
+    first = ibis.greatest(c.period_start, ibis.literal(start, type="date"))
+    last = ibis.least(c.period_end, ibis.literal(end, type="date"))
+    overlap = (last.delta(first, unit="day") + 1).cast("float64")
+    days = (c.period_end.delta(c.period_start, unit="day") + 1).cast("float64")
+    c = c.filter(last >= first).mutate(
+        _part=c.amount * overlap / days,
+        _untagged=c.channel.isnull() & c.campaign.isnull(),
+    )
+    aggs = {"spend": c._part.sum(), "unallocated": c._part.sum(where=c._untagged)}
+    return c.group_by(list(by)).agg(**aggs) if by else c.agg(**aggs)
+
+
+def won_deals(
+    tables: Tables,
+    *,
+    start: dt.date,
+    end: dt.date,
+    where: Where | None = None,
+) -> ir.Table:
+    """Deals won in [start, end] (by the local day they closed): won, revenue (one row)."""
+    d = current_deals(tables)
+    d = d.filter((d.status == "won") & in_local_days(d.closed_at, start, end))
+    if where:
+        leads = current_leads(tables).select("lead_id", *where)
+        d = d.inner_join(leads, d.lead_id == leads.lead_id)
+        d = _match(d, where)
+    return d.agg(won=d.count(), revenue=d.amount.sum())
