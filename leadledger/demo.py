@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import math
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -76,4 +78,16 @@ def run_demo(
             ws.report("velocity", start=quarter_from, end=last),
             ws.report("acceptance", period="quarter", start=quarter_from, end=last),
             ws.report("sourced", period="quarter", start=quarter_from, end=last),
+            _demo_plan(ws, last),
         ]
+
+
+def _demo_plan(ws: Workspace, last: dt.date) -> Report:
+    """Next year's reverse funnel: 20 % more revenue than the last twelve months won, with every
+    rate and the deal size measured from the demo's own history."""
+    from leadledger.planning_reports import history_window, measured
+
+    start, end = history_window(ws, "12m")
+    won = measured(ws, start, end, {})["revenue"]
+    target = max(math.ceil(won * 1.2 / 100_000), 1) * 100_000
+    return ws.plan(revenue=target, start=dt.date(last.year + 1, 1, 1))
