@@ -118,3 +118,20 @@ class Workspace:
         from leadledger.planning_reports import whatif_report
 
         return whatif_report(self, **params)
+
+    # -- experiments --------------------------------------------------------------------
+    def experiment_report(self, name: str, **params: Any) -> Report:
+        """Test vs control per stage (``leadledger experiment report``)."""
+        from leadledger.experiment_reports import experiment_report
+
+        return experiment_report(self, name, **params)
+
+    def experiment_assign(self, name: str, **params: Any) -> Report:
+        from leadledger.experiment_reports import experiment_assign
+
+        return experiment_assign(self, name, **params)
+
+    def experiment_import(self, name: str, file: Path, **params: Any) -> Report:
+        from leadledger.experiment_reports import experiment_import
+
+        return experiment_import(self, name, file, **params)

@@ -275,27 +275,50 @@ class Goal(Strict):
 class Experiment(Strict):
     """A test vs control experiment on funnel stages (seed 004)."""
 
-    name: str = Field(description="Experiment key (lower_snake_case).")
+    name: str = Field(
+        description="Experiment key (lower_snake_case), as in `leadledger experiment report "
+        "NAME`. It salts the hash: renaming a hash experiment reshuffles its groups."
+    )
     assignment: Literal["hash", "imported"] = Field(
         default="hash",
-        description="`hash`: a lead is in `control` when hash(name, lead_id) falls below "
-        "`control_share` (deterministic, no table needed); `imported`: groups come from "
-        "`leadledger experiment import`.",
+        description="`hash`: a lead is in `control` when the first 8 bytes of "
+        "sha256(`NAME:LEAD_ID`) ÷ 2^64 fall below `control_share`, else in `test` "
+        "(deterministic on every run and engine, no table needed; `leadledger experiment "
+        "assign` exports it). `imported`: the groups come from `leadledger experiment import` "
+        "(a CSV/Parquet of `lead_id`,`group`), e.g. when the marketing tool did the split.",
     )
     control_share: float = Field(
-        default=0.5, gt=0, lt=1, description="Share of the population held out as control."
+        default=0.5,
+        gt=0,
+        lt=1,
+        description="Share of the population held out as control (hash assignment only), "
+        "e.g. 0.1 for a 10 % holdout.",
     )
     stage: str = Field(
         default="lead",
-        description="The population: leads entering this stage between `start` and `end`.",
+        description="The population: leads reaching this stage between `start` and `end` "
+        "(skipped stages count as reached when `count_skipped_stages`). The report compares "
+        "conversion to the later stages. An imported experiment's population is its imported "
+        "members; its report also shows this stage.",
     )
-    start: dt.date | None = Field(default=None, description="First day of the population.")
-    end: dt.date | None = Field(default=None, description="Last day of the population.")
+    start: dt.date | None = Field(
+        default=None,
+        description="First day of the population (project time zone); open when empty. "
+        "Hash assignment only.",
+    )
+    end: dt.date | None = Field(
+        default=None,
+        description="Last day of the population, inclusive; open (still running) when empty. "
+        "Hash assignment only.",
+    )
     where: dict[str, list[str]] = Field(
         default_factory=dict,
-        description="Only leads with these attribute values, e.g. `{campaign: [spring_promo]}`.",
+        description="Only leads whose current fields have these values, e.g. "
+        "`{campaign: [spring_promo]}` (any `--by` field). Hash assignment only.",
     )
-    description: str | None = Field(default=None, description="Free text.")
+    description: str | None = Field(
+        default=None, description="Free text: the hypothesis, the change tested."
+    )
 
     _key = field_validator("name")(_check_key)
 
