@@ -36,6 +36,8 @@ from leadledger.workdays import WorkCalendar, next_period_start, period_start
 if TYPE_CHECKING:
     from leadledger.service import Workspace
 
+#: The what-if group of leads without a channel.
+NO_CHANNEL = "(none)"
 #: Stages a measured plan needs in the project's funnel.
 PLAN_FUNNEL = ("lead", "mql", "sql", "customer")
 
@@ -132,6 +134,9 @@ def measured(
     v = ws.store.execute(history.visits(tables, start=start, end=end, where=where))
     s = ws.store.execute(history.spend(tables, start=start, end=end, where=where))
     w = ws.store.execute(history.won_deals(tables, start=start, end=end, where=where))
+    if where:  # costs not tagged at all cannot be placed in a channel: say how much
+        everything = ws.store.execute(history.spend(tables, start=start, end=end))
+        s = s.assign(unallocated=everything["unallocated"].to_numpy())
 
     def one(frame: pd.DataFrame, col: str) -> float:
         if frame.empty or pd.isna(frame[col].iloc[0]):
@@ -156,9 +161,17 @@ def _measured_rate(name: str, m: dict[str, Any], window: str) -> Rate:
         what = "no traffic imported" if src == "visitor" else f"no lead entered {src}"
         return Rate(None, "unavailable", f"{what} in {window}")
     label = "visits" if src == "visitor" else f"entered {src}"
-    return Rate(
-        Fraction(num, den), "measured", f"{num:,} entered {dst} ÷ {den:,} {label}, {window}"
-    )
+    detail = f"{num:,} entered {dst} ÷ {den:,} {label}, {window}"
+    if num == 0:
+        return Rate(None, "unavailable", f"{detail}: a rate of 0 cannot be planned backwards")
+    if num > den:
+        # a flow ratio above 1: a short window, or stages entered out of order; never used
+        return Rate(
+            None,
+            "unavailable",
+            f"{detail} = {num / den:.2f} > 1: widen --history or give the rate",
+        )
+    return Rate(Fraction(num, den), "measured", detail)
 
 
 # -- plan ------------------------------------------------------------------------------------------
@@ -195,10 +208,11 @@ def plan_report(
     if ws is None and where:
         raise InvalidArgument("--channel and --campaign need a project", hint="pass --project DIR")
     today = ws.today() if ws else dt.date.today()
-    s = _date(start, "from") or dt.date(today.year + 1, 1, 1)
-    e = _date(end, "to") or (
-        dt.date(s.year, 12, 31) if s.month == 1 and s.day == 1 else _months_back(s, -12)
-    )
+    s_given, e_given = _date(start, "from"), _date(end, "to")
+    if s_given is None and e_given is not None:  # the year that ends on --to
+        s_given = _months_back(e_given, 12) + dt.timedelta(days=1)
+    s = s_given or dt.date(today.year + 1, 1, 1)
+    e = e_given or (_months_back(s, -12) - dt.timedelta(days=1))
     if e < s:
         raise InvalidArgument(f"--from {s} is after --to {e}")
 
@@ -245,7 +259,13 @@ def plan_report(
     if ws is None:
         notes.append("no project: working days are Monday–Friday without holidays")
     wd = cal.working_days(s, e)
+    if wd == 0:
+        raise InvalidArgument(
+            f"the plan period {s} to {e} has no working day",
+            hint="a plan is paced per working day: pick a period with working days",
+        )
     months = _months(s, e, cal)
+    month_length = Fraction((e - s).days + 1) / (Fraction(36525, 100) / 12)
     rate_of = {"customer": None, **{RATE_STEPS[r][0]: r for r in RATES}}
     cost_per: dict[str, float | None] = {}
     if m is not None and m["spend"] > 0:
@@ -262,7 +282,7 @@ def plan_report(
                 "stage": stage,
                 "count": count,
                 "per_working_day": count / wd if count is not None and wd else None,
-                "per_month": count / len(months) if count is not None and months else None,
+                "per_month": float(count / month_length) if count is not None else None,
                 "rate_name": rname,
                 "rate": float(rate.value) if rate and rate.value is not None else None,
                 "rate_source": rate.source if rate else None,
@@ -324,12 +344,17 @@ def plan_report(
             f"budget = leads × measured cost per lead ({m['spend']:,.2f} spent ÷ "
             f"{m['entered'].get('lead', 0):,} leads in the history window)"
             + (
-                f"; {m['unallocated']:,.2f} of it is not tagged to a channel or campaign"
+                (
+                    f"; {m['unallocated']:,.2f} more was spent untagged (salaries, tools) and "
+                    "is not in this budget"
+                    if where
+                    else f"; {m['unallocated']:,.2f} of it is not tagged to a channel or campaign"
+                )
                 if m["unallocated"]
                 else ""
             )
         )
-    elif m is not None and where:
+    elif m is not None and where and m["spend"] == 0:
         notes.append("no cost tagged with this channel/campaign in the history window: no budget")
     return Report(
         "plan",
@@ -496,6 +521,10 @@ def pace_report(
         periods.append((max(cursor, g.start), min(last, g.end)))
         cursor = next_period_start(cursor, period)
     weights = [cal.working_days(a, b) for a, b in periods]
+    if sum(weights) == 0:
+        raise InvalidArgument(
+            f"goal '{g.name}' ({g.start} to {g.end}) has no working day to pace",
+        )
     idx = next(i for i, (a, b) in enumerate(periods) if a <= day <= b)
     p_start, p_end = periods[idx]
     wd = weights[idx]
@@ -533,7 +562,8 @@ def pace_report(
                 "needed_per_remaining_working_day": max(target - got, 0) / left if left else None,
                 "projected": projected,
                 "projected_share": projected / target if target else None,
-                "behind": bool(projected < target),
+                # before the first working day there is no pace to judge
+                "behind": bool(projected < target) if elapsed else None,
             }
         )
     frame = pd.DataFrame(rows)
@@ -546,6 +576,12 @@ def pace_report(
         "target; first_behind = the first stage down the funnel that is behind (fix it first: "
         "every stage below it follows)",
     ]
+    if not elapsed:
+        notes.insert(
+            0,
+            f"no working day of the {period} has passed by {day.isoformat()}: there is no pace "
+            "to judge yet (behind is empty)",
+        )
     if behind:
         first = rows[behind[0]]
         notes.insert(
@@ -587,6 +623,8 @@ def baseline(ws: Workspace, start: dt.date, end: dt.date) -> tuple[pd.DataFrame,
     e = ws.store.execute(
         history.entries_by_stage(tables, ws.cfg, start=start, end=end, by=["channel"])
     )
+    # leads without a channel are a group of their own, never dropped
+    e["channel"] = e["channel"].astype(object).where(e["channel"].notna(), NO_CHANNEL)
     wide = e.pivot_table(index="channel", columns="stage", values="entered", aggfunc="sum")
     wide = wide.reindex(columns=list(PLAN_FUNNEL)).fillna(0)
     spend = ws.store.execute(history.spend(tables, start=start, end=end, by=["channel"]))
@@ -600,7 +638,7 @@ def baseline(ws: Workspace, start: dt.date, end: dt.date) -> tuple[pd.DataFrame,
     }
     deal_by = _deal_size_by_channel(ws, start, end)
     for channel, r in wide.iterrows():
-        if pd.isna(channel) or r["lead"] == 0:
+        if r["lead"] == 0:
             continue
         rows.append(
             {
@@ -654,7 +692,8 @@ def load_scenario(path: Path) -> list[str]:
     if not path.is_file():
         raise InvalidArgument(f"scenario file {path} does not exist")
     try:
-        data = YAML(typ="safe").load(path.read_text(encoding="utf-8"))
+        # every scalar as written: "+0.05" keeps its sign (a safe load would read 0.05)
+        data = YAML(typ="base").load(path.read_text(encoding="utf-8"))
     except YAMLError as exc:
         raise InvalidArgument(f"{path}: not valid YAML: {exc}") from exc
     items = data.get("set") if isinstance(data, dict) else None

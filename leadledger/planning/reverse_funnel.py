@@ -61,6 +61,8 @@ def reverse_funnel(
     counts.append(("customer", current))
     for stage, rate_name in zip(PLAN_STAGES[1:], RATES, strict=True):
         rate = rates[rate_name].value
+        if rate is not None and not 0 < rate <= 1:
+            raise ValueError(f"{rate_name} must be in (0, 1], not {rate}")
         current = None if current is None or rate is None else ceil_units(current / rate)
         counts.append((stage, current))
     return counts

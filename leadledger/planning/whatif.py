@@ -68,6 +68,11 @@ def parse_override(text: str, channels: Sequence[str]) -> Override:
     num = float(m.group("num"))
     sign = -1.0 if m.group("sign") == "-" else 1.0
     unit = (m.group("unit") or "").lower()
+    if unit in ("%", "pt", "pp") and not m.group("sign"):
+        raise OverrideError(
+            f"'{raw}' without a sign is ambiguous: write +{num:g}{unit} for a change, or an "
+            "absolute value (0.3 for 30 %)"
+        )
     if unit == "%":
         mode, amount = "relative", sign * num / 100
     elif unit in ("pt", "pp"):

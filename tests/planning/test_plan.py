@@ -336,3 +336,55 @@ def test_every_column_of_plan_pace_and_whatif_is_documented(story: Workspace) ->
         fresh.close()
     missing += [f"pace: {c}" for c in pace.columns if c not in table_keys(pace_section)]
     assert not missing, "columns not in docs/planning.md: " + ", ".join(missing)
+
+
+# -- edges found in review -----------------------------------------------------------------------
+def test_a_measured_rate_of_zero_or_above_one_is_never_used() -> None:
+    from leadledger.planning_reports import _measured_rate
+
+    zero = _measured_rate("close_rate", {"entered": {"sql": 3}, "visits": 0}, "w")
+    assert zero.value is None and zero.source == "unavailable" and "rate of 0" in zero.detail
+    above = _measured_rate("mql_to_sql", {"entered": {"mql": 1, "sql": 2}, "visits": 0}, "w")
+    assert above.value is None and "> 1" in above.detail
+    fine = _measured_rate("visit_to_lead", {"entered": {"lead": 6}, "visits": 400}, "w")
+    assert fine.value == Fraction(6, 400) and fine.source == "measured"
+
+
+def test_a_short_window_with_more_sqls_than_mqls_is_unavailable(make_project: Any) -> None:
+    ws = make_project()
+    load_story(ws)
+    # 2026-03-06..25: 2 leads, 1 MQL, 2 SQLs, 2 customers: MQL → SQL would be 2
+    r = plan_report(ws, revenue=100_000, deal_size=50_000, history_text="20d")
+    rows = by_stage(r)
+    assert rows["mql"]["rate_source"] == "unavailable" and rows["mql"]["count"] is None
+    assert rows["lead"]["count"] is None and rows["visitor"]["count"] is None
+    assert rows["sql"]["count"] == 2  # close rate 2 customers ÷ 2 SQLs = 1
+
+
+def test_plan_periods() -> None:
+    r = plan_report(None, revenue=100, deal_size=10, close_rate=0.5, start="2027-03-01")
+    assert (r.params["from"], r.params["to"]) == (
+        __import__("datetime").date(2027, 3, 1),
+        __import__("datetime").date(2028, 2, 29),
+    )
+    assert len(r.extra["months"][1]) == 12
+    r = plan_report(None, revenue=100, deal_size=10, close_rate=0.5, end="2026-12-31")
+    assert str(r.params["from"]) == "2026-01-01"
+    # one month long across two calendar months: per_month is the whole count
+    r = plan_report(
+        None, revenue=100, deal_size=10, close_rate=0.5, start="2027-01-15", end="2027-02-14"
+    )
+    customers = by_stage(r)["customer"]
+    assert customers["per_month"] == pytest.approx(10 / (31 / 30.4375))
+    assert sum(m["customer"] for m in r.as_dict()["months"]) == 10
+    with pytest.raises(InvalidArgument, match="no working day"):
+        plan_report(
+            None, revenue=100, deal_size=10, close_rate=0.5, start="2026-10-03", end="2026-10-04"
+        )
+
+
+def test_untagged_costs_are_named_in_a_channel_plan(make_project: Any) -> None:
+    ws = make_project()
+    load_story(ws)
+    r = plan_report(ws, revenue=100_000, deal_size=50_000, close_rate=0.5, channel="paid_search")
+    assert any("500.00 more was spent untagged" in n for n in r.notes), r.notes

@@ -70,6 +70,7 @@ def test_parse_override(text: str, key: str, channel: str | None, mode: str, amo
         ("close_rate=1.5", "between 0 and 1"),
         ("deal_size=+2pt", "rates only"),
         ("leads=+5", "ambiguous"),
+        ("close_rate=30%", "without a sign"),
     ],
 )
 def test_bad_overrides_say_what_was_expected(text: str, message: str) -> None:
@@ -161,3 +162,19 @@ def test_scenario_file_and_cli(story: Workspace, tmp_path: Path, capsys) -> None
     bad.write_text("close_rate: 1\n", encoding="utf-8")
     with pytest.raises(InvalidArgument, match="set:"):
         whatif_report(Workspace(Path(folder)), scenario=bad)
+
+
+def test_leads_without_a_channel_stay_in_the_baseline(make_project: Any, tmp_path: Path) -> None:
+    from tests.conftest import load_journeys
+
+    ws = make_project()
+    load_story(ws)
+    load_journeys(ws, {"N1": {"created": "2026-03-11 10:00", "stages": [("mql", "2026-03-12")]}})
+    r = whatif_report(ws)
+    rows = {row["metric"]: row for row in r.as_dict()["rows"]}
+    assert rows["leads"]["baseline"] == pytest.approx(7)
+    assert "(none)" in {c["channel"] for c in r.as_dict()["channels"]}
+    signed = tmp_path / "signed.yaml"
+    signed.write_text("set:\n  close_rate: +0.05\n", encoding="utf-8")
+    with pytest.raises(InvalidArgument, match="ambiguous"):
+        whatif_report(ws, scenario=signed)
