@@ -135,3 +135,22 @@ class Workspace:
         from leadledger.experiment_reports import experiment_import
 
         return experiment_import(self, name, file, **params)
+
+    # -- protection: SLAs, decay, alerts ------------------------------------------------
+    def sla(self, **params: Any) -> Report:
+        """SLA breaches, rates or clocks (``leadledger sla``)."""
+        from leadledger.protection_reports import sla_report
+
+        return sla_report(self, **params)
+
+    def decay(self, **params: Any) -> Report:
+        """Lead decay in money (``leadledger decay``)."""
+        from leadledger.protection_reports import decay_report
+
+        return decay_report(self, **params)
+
+    def alerts(self, **params: Any) -> Report:
+        """SLA breaches and pacing shortfalls, optionally POSTed to a webhook."""
+        from leadledger.protection_reports import alerts
+
+        return alerts(self, **params)

@@ -124,8 +124,10 @@ class Calendar(Strict):
     )
     business_hours: tuple[dt.time, dt.time] = Field(
         default=(dt.time(9, 0), dt.time(17, 0)),
-        description="Start and end of the working day (`HH:MM`, start before end). Validated "
-        "but not used by any report yet (meant for SLA response times).",
+        description="Start and end of the working day (`HH:MM`, start before end), local wall "
+        "time in `timezone` on working days: SLA clocks in `business_hours`/`business_days` and "
+        "the follow-up delays of `leadledger decay` count only this time (a clock started "
+        "outside it starts at the next opening; one business day is end − start).",
     )
 
 
@@ -172,10 +174,14 @@ SLA_UNITS = ("business_hours", "business_days", "hours", "days")
 
 
 class Sla(Strict):
-    """A response-time promise between marketing and sales (seed 003)."""
+    """A response-time promise between marketing and sales (seed 003), checked by
+    `leadledger sla` and `leadledger alerts` (see docs/sla-and-decay.md)."""
 
     name: str = Field(description="SLA key (lower_snake_case), shown in `leadledger sla`.")
-    start: str = Field(description="Stage whose first entry starts the clock (e.g. `mql`, `sql`).")
+    start: str = Field(
+        description="Stage whose first real entry starts the clock (e.g. `mql`, `sql`); a lead "
+        "that skipped the stage has no clock."
+    )
     until: str = Field(
         default="sales_touch",
         description="What stops the clock: `sales_touch` (the first touch of a kind in "
@@ -206,7 +212,11 @@ class DecayLimit(Strict):
     where: dict[str, list[str]] = Field(
         description="Lead attribute values this limit applies to, e.g. `{segment: [consumer]}`."
     )
-    days: float = Field(gt=0, description="Days an SQL keeps its value without a follow-up.")
+    days: float = Field(
+        gt=0,
+        description="Calendar days an SQL of these leads keeps its value without a follow-up "
+        "(used where the decay curve has too little history).",
+    )
 
 
 class Decay(Strict):

@@ -9,7 +9,8 @@ One clock per lead and SLA:
   after the start into that stage or, when skipped stages count as reached
   (``count_skipped_stages``), into any later stage;
 - is **closed** without a breach when a side state (disqualified, recycled, lost) is entered at
-  or after the start and before the stop (or with no stop yet).
+  or after the start and before the stop (or with no stop yet), within the limit; entered after
+  the limit ran out, the clock is **breached** (a late disqualification does not hide a breach).
 
 Elapsed time is business time (``leadledger.planning.business_time``) for ``business_hours`` and
 ``business_days`` and calendar time for ``hours`` and ``days``. Statuses: ``met`` (stopped within
@@ -125,6 +126,8 @@ def sla_clocks(
     limit_s = round(sla.within * per_unit, 6)
     over = clocks.elapsed_s > limit_s
     status = ibis.cases(
+        # a lead disqualified after its limit had run out waited too long: still a breach
+        (clocks._closed & over, "breached"),
         (clocks._closed, "closed"),
         (clocks._stop_at.notnull() & over, "breached"),
         (clocks._stop_at.notnull(), "met"),
