@@ -171,7 +171,7 @@ STORY: dict[str, dict[str, Any]] = {
     "S10": {"created": "2025-03-01", "owner": "bo", "channel": "paid_search",
             "stages": [("mql", "2025-03-10 13:00")]},
     # disqualified after the limit ran out, never touched: a breach, not a closed clock
-    "S12": {"created": "2025-03-01", "owner": "bo", "channel": "email",
+    "S13": {"created": "2025-03-01", "owner": "bo", "channel": "email",
             "stages": [("mql", "2025-03-04 10:00"),
                        ("disqualified", "2025-03-06 10:00", "unresponsive")]},
     # DST: Friday 16:00 CET to Monday 10:00 CEST
@@ -200,7 +200,7 @@ EXPECTED = {
     ("mql_response", "S5"): ("open_breached", 35, 27),  # Tue–Fri 32 + Mon 3 (from 09:00 Tue)
     ("mql_response", "S6"): ("open", 2.5, None),
     ("mql_response", "S7"): ("closed", 1, None),
-    ("mql_response", "S12"): ("breached", 16, 8),  # Tue 7 + Wed 8 + Thu 1, then disqualified
+    ("mql_response", "S13"): ("breached", 16, 8),  # Tue 7 + Wed 8 + Thu 1, then disqualified
     ("mql_response", "S8"): ("breached", 16, 8),  # Tue 7 + Wed 8 + Thu 1
     ("mql_response", "S9"): ("open_breached", 42, 34),  # Mon 7 + Tue–Fri 32 + Mon 3
     # S4's SQL on Wed 12:00, its only call before: Wed 5 + Thu 8 + Fri 8 + Mon 3 = 24 h = 3 days
@@ -289,7 +289,7 @@ def test_breach_rates_by_owner(story: Any) -> None:
     ana = rows[("mql_response", "ana")]
     assert (ana["met"], ana["breached"], ana["open_breached"], ana["closed"]) == (2, 0, 1, 1)
     assert ana["decided"] == 3 and ana["breach_rate"] == pytest.approx(1 / 3)
-    # bo: S3 met, S4 breached, S6 open, S8 breached, S9 open_breached, S12 breached (then
+    # bo: S3 met, S4 breached, S6 open, S8 breached, S9 open_breached, S13 breached (then
     # disqualified)
     bo = rows[("mql_response", "bo")]
     assert (bo["met"], bo["breached"], bo["open_breached"], bo["open"]) == (1, 3, 1, 1)
