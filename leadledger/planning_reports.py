@@ -31,6 +31,7 @@ from leadledger.planning.reverse_funnel import (
     spread_by_working_days,
 )
 from leadledger.report import Report
+from leadledger.reports import parse_date
 from leadledger.workdays import WorkCalendar, next_period_start, period_start
 
 if TYPE_CHECKING:
@@ -101,15 +102,6 @@ def _positive(value: Any, name: str) -> Fraction | None:
     if number <= 0:
         raise InvalidArgument(f"--{name} must be positive, not {value}")
     return number
-
-
-def _date(value: Any, name: str) -> dt.date | None:
-    if value is None or isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value))
-    except ValueError as exc:
-        raise InvalidArgument(f"--{name} '{value}' is not a date", hint="use YYYY-MM-DD") from exc
 
 
 def _where(channel: str | None, campaign: str | None) -> dict[str, list[str]]:
@@ -208,7 +200,7 @@ def plan_report(
     if ws is None and where:
         raise InvalidArgument("--channel and --campaign need a project", hint="pass --project DIR")
     today = ws.today() if ws else dt.date.today()
-    s_given, e_given = _date(start, "from"), _date(end, "to")
+    s_given, e_given = parse_date(start, "from"), parse_date(end, "to")
     if s_given is None and e_given is not None:  # the year that ends on --to
         s_given = _months_back(e_given, 12) + dt.timedelta(days=1)
     s = s_given or dt.date(today.year + 1, 1, 1)
@@ -506,7 +498,7 @@ def pace_report(
     from leadledger.reports import check_period
 
     check_period(period)
-    day = _date(as_of, "as-of") or ws.today()
+    day = parse_date(as_of, "as-of") or ws.today()
     g = find_goal(ws.cfg, goal, day)
     if not g.start <= day <= g.end:
         raise InvalidArgument(
