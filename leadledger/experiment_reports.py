@@ -8,7 +8,6 @@ report). The CLI (``leadledger experiment ...``) and the Workspace façade call 
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -24,6 +23,7 @@ from leadledger.errors import (
     RejectedRows,
 )
 from leadledger.experiments import assignment, lift, stats
+from leadledger.ledger.importer import file_sha256
 from leadledger.ledger.readers import ROW, read_file
 from leadledger.report import Report
 from leadledger.reports import _as_of, _skip_note, check_stage
@@ -635,7 +635,7 @@ def experiment_import(
                         "batch_id": f"{batch_no}",
                         "kind": GROUPS_TABLE,
                         "file": str(path),
-                        "sha256": _sha256(path),
+                        "sha256": file_sha256(path),
                         "read": read_count,
                         "accepted": len(new),
                         "rejected": 0,
@@ -681,11 +681,3 @@ def experiment_import(
         notes,
         title=f"Experiment {exp.name}: membership import",
     )
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -72,6 +74,24 @@ def _check_format(fmt: str) -> str:
     if fmt not in FORMATS:
         raise InvalidArgument(f"--format '{fmt}' is not one of {', '.join(FORMATS)}")
     return fmt
+
+
+@contextlib.contextmanager
+def busy(description: str, *, show: bool = True) -> Iterator[Callable[[str], None]]:
+    """A transient progress bar on stderr while the engine works; yields a callback that names
+    the current step. ``show=False`` (JSON or CSV output) keeps stderr quiet for pipes."""
+    if not show:
+        yield lambda _msg: None
+        return
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(description, total=None)
+        yield lambda msg: bar.update(task, description=msg)
 
 
 def _version(value: bool) -> None:
@@ -399,19 +419,12 @@ def generate(
     from leadledger.demo import build_project
     from leadledger.synthetic import generate_company, write_company
 
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-    ) as bar:
-        task = bar.add_task("generating", total=None)
+    with busy("generating") as step:
         company = generate_company(leads=leads, seed=seed)
         paths = write_company(company, directory, fmt)
-        bar.update(task, description="written")
+        step("written")
         if import_:
-            bar.update(task, description="importing")
+            step("importing")
             build_project(directory, company=company, files=paths)
     for kind, path in paths.items():
         out.print(f"{kind}: {path}")
@@ -431,20 +444,8 @@ def demo(
     from leadledger.demo import run_demo
 
     _check_format(fmt)
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-    ) as bar:
-        task = bar.add_task("building the demo", total=None)
-        reports = run_demo(
-            directory,
-            leads=leads,
-            seed=seed,
-            progress=lambda msg: bar.update(task, description=msg),
-        )
+    with busy("building the demo") as step:
+        reports = run_demo(directory, leads=leads, seed=seed, progress=step)
     if fmt == "json":
         sys.stdout.write(json.dumps([r.as_dict() for r in reports], indent=2) + "\n")
         return

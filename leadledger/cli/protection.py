@@ -6,12 +6,9 @@ breaches and pacing shortfalls, optionally POSTed to a webhook).
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterator
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from leadledger.cli.main import (
     ByOpt,
@@ -23,7 +20,7 @@ from leadledger.cli.main import (
     _check_format,
     _workspace,
     app,
-    err,
+    busy,
 )
 from leadledger.cli.output import print_report
 
@@ -35,24 +32,6 @@ AsOfOpt = Annotated[
         show_default=False,
     ),
 ]
-
-
-@contextlib.contextmanager
-def _busy(fmt: str, description: str) -> Iterator[Callable[[str], None]]:
-    """A transient progress bar on stderr while the engine works (table output only: JSON and
-    CSV stay clean for pipes). Yields a callback that renames the current step."""
-    if fmt != "table":
-        yield lambda _msg: None
-        return
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-    ) as bar:
-        task = bar.add_task(description, total=None)
-        yield lambda msg: bar.update(task, description=msg)
 
 
 @app.command()
@@ -85,7 +64,7 @@ def sla(
     from leadledger.protection_reports import sla_report
 
     _check_format(fmt)
-    with _workspace(project) as ws, _busy(fmt, "checking SLAs"):
+    with _workspace(project) as ws, busy("checking SLAs", show=fmt == "table"):
         report = sla_report(
             ws, start=start, end=end, period=period, by=by, as_of=as_of, view=view, sla=sla_name
         )
@@ -144,7 +123,7 @@ def decay(
             None, customer_value=customer_value, sqls=sqls, customers=customers, neglected=neglected
         )
     else:
-        with _workspace(project) as ws, _busy(fmt, "measuring decay"):
+        with _workspace(project) as ws, busy("measuring decay", show=fmt == "table"):
             report = decay_report(
                 ws,
                 customer_value=customer_value,
@@ -194,7 +173,7 @@ def alerts(
     from leadledger.protection_reports import alerts as run_alerts
 
     _check_format(fmt)
-    with _workspace(project) as ws, _busy(fmt, "checking alerts") as step:
+    with _workspace(project) as ws, busy("checking alerts", show=fmt == "table") as step:
         report = run_alerts(
             ws,
             webhook=webhook,

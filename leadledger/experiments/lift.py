@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
 
 import ibis
@@ -20,24 +19,12 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from leadledger.config.models import Experiment, ProjectConfig
-from leadledger.ledger.derived import Tables, in_local_days, journeys, local_date, reached_col
+from leadledger.ledger.derived import Tables, in_local_days, journeys, match_where, reached_col
 
 
 def converted_col(stage: str) -> str:
     """The column of :func:`conversion_by_group` counting the leads that reached ``stage``."""
     return f"reached_{stage}"
-
-
-def in_days(ts: ir.TimestampValue, start: dt.date | None, end: dt.date | None) -> ir.BooleanValue:
-    """``in_local_days`` with optional bounds: an experiment may run open-ended."""
-    if start is not None and end is not None:
-        return in_local_days(ts, start, end)
-    cond = ts.notnull()
-    if start is not None:
-        cond &= local_date(ts) >= start
-    if end is not None:
-        cond &= local_date(ts) <= end
-    return cond
 
 
 def _journeys(tables: Tables, cfg: ProjectConfig, fields: Sequence[str], as_of: object) -> ir.Table:
@@ -52,10 +39,10 @@ def population(
     fields = list(experiment.where)
     j = _journeys(tables, cfg, [*fields, "email"], as_of)
     entered = j[reached_col(experiment.stage)]
-    cond = in_days(entered, experiment.start, experiment.end)
-    for field, values in experiment.where.items():
-        cond &= j[field].isin(list(values))
-    pop = j.filter(cond)
+    # open-ended when start or end is empty
+    pop = j.filter(
+        in_local_days(entered, experiment.start, experiment.end) & match_where(j, experiment.where)
+    )
     return pop.select(
         lead_id=pop.lead_id, entered_at=pop[reached_col(experiment.stage)], email=pop.email
     ).order_by(["entered_at", "lead_id"])

@@ -200,9 +200,25 @@ def local_date(ts: ir.TimestampValue) -> ir.DateValue:
 
 def in_local_days(ts: ir.TimestampValue, start: object, end: object) -> ir.BooleanValue:
     """The instant falls on a day in [start, end], days in the project's time zone (the
-    reports' --from/--to); a missing instant does not."""
+    reports' --from/--to); a missing instant does not. A bound that is None is open (an
+    experiment without an end)."""
     d = local_date(ts)
-    return ts.notnull() & (d >= start) & (d <= end)
+    cond = ts.notnull()
+    if start is not None:
+        cond &= d >= start
+    if end is not None:
+        cond &= d <= end
+    return cond
+
+
+def match_where(t: ir.Table, where: Mapping[str, Sequence[str]]) -> ir.BooleanValue:
+    """Rows whose fields take one of the listed values, e.g. ``{"segment": ["enterprise"]}``
+    (SLA and decay filters, experiment populations, plans per channel). A NULL field never
+    matches; an empty ``where`` matches every row."""
+    cond: ir.BooleanValue = ibis.literal(True)
+    for name, values in where.items():
+        cond &= t[name].isin(list(values))
+    return cond
 
 
 def period_of(ts: ir.TimestampValue, period: str) -> ir.DateValue:

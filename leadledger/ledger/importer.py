@@ -296,7 +296,7 @@ class Importer:
                                 "batch_id": f"{batch_no}",
                                 "kind": self.kind.name,
                                 "file": fres.file,
-                                "sha256": _sha256(Path(fres.file)),
+                                "sha256": file_sha256(Path(fres.file)),
                                 "read": fres.read,
                                 "accepted": fres.accepted,
                                 "rejected": fres.rejected,
@@ -920,7 +920,8 @@ def _value_mapper(vmap: dict[str, str]) -> Callable[[Any], Any]:
     return mapped
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """The file's SHA-256 (hex), recorded with every import; unreadable → ImportFileError."""
     h = hashlib.sha256()
     try:
         with path.open("rb") as fh:

@@ -35,9 +35,9 @@ import pandas as pd
 
 from leadledger.config.models import Decay, ProjectConfig
 from leadledger.ledger.clock import DAY
-from leadledger.ledger.derived import Tables, journeys, reached_col, stage_entries
+from leadledger.ledger.derived import Tables, journeys, match_where, reached_col, stage_entries
 from leadledger.planning.business_time import elapsed_seconds
-from leadledger.planning.sla import first_sales_touch, match_where
+from leadledger.planning.sla import first_sales_touch
 
 #: z of a two-sided 95 % interval (the normal quantile at 0.975).
 Z95 = 1.959963984540054

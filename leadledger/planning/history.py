@@ -22,18 +22,13 @@ from leadledger.ledger.derived import (
     current_traffic,
     in_local_days,
     journeys,
+    match_where,
 )
 from leadledger.metrics.funnel import stage_reached_long
 
 Where = Mapping[str, Sequence[str]]
 #: Fields that traffic and costs carry too, so a plan per channel or campaign can be measured.
 SHARED_FIELDS = ("channel", "campaign")
-
-
-def _match(t: ir.Table, where: Where) -> ir.Table:
-    for name, values in where.items():
-        t = t.filter(t[name].isin(list(values)))
-    return t
 
 
 def entries_by_stage(
@@ -50,7 +45,7 @@ def entries_by_stage(
     where = dict(where or {})
     fields = list(dict.fromkeys([*where, *by]))
     j = journeys(tables, cfg, fields=fields, side_states=False)
-    j = _match(j, where)
+    j = j.filter(match_where(j, where))
     long = stage_reached_long(j, cfg, list(by))
     long = long.filter(in_local_days(long.at, start, end))
     return long.group_by(["stage", *by]).agg(entered=long.count())
@@ -66,7 +61,7 @@ def visits(
 ) -> ir.Table:
     """Visits (traffic counts) in [start, end]. Columns: by…, visits, days_with_traffic."""
     t = current_traffic(tables)
-    t = _match(t.filter((t.day >= start) & (t.day <= end)), where or {})
+    t = t.filter((t.day >= start) & (t.day <= end) & match_where(t, where or {}))
     aggs = {"visits": t.visits.sum().cast("int64"), "days_with_traffic": t.day.nunique()}
     return t.group_by(list(by)).agg(**aggs) if by else t.agg(**aggs)
 
@@ -85,7 +80,7 @@ def spend(
     With ``where``, only costs tagged with those values count (untagged costs — salaries,
     tools — cannot be placed in a channel; they are left out and ``unallocated`` says so)."""
     c = current_costs(tables)
-    c = _match(c, where or {})
+    c = c.filter(match_where(c, where or {}))
     first = ibis.greatest(c.period_start, ibis.literal(start, type="date"))
     last = ibis.least(c.period_end, ibis.literal(end, type="date"))
     overlap = (last.delta(first, unit="day") + 1).cast("float64")
@@ -111,5 +106,5 @@ def won_deals(
     if where:
         leads = current_leads(tables).select("lead_id", *where)
         d = d.inner_join(leads, d.lead_id == leads.lead_id)
-        d = _match(d, where)
+        d = d.filter(match_where(d, where))
     return d.agg(won=d.count(), revenue=d.amount.sum())

@@ -27,20 +27,12 @@ import ibis
 import ibis.expr.types as ir
 
 from leadledger.config.models import ProjectConfig, Sla
-from leadledger.ledger.derived import Tables, at_col, journeys, stage_entries
+from leadledger.ledger.derived import Tables, at_col, journeys, match_where, stage_entries
 from leadledger.planning.business_time import elapsed_seconds, is_business, unit_seconds
 
 STATUSES = ("met", "breached", "open_breached", "open", "closed")
 #: Statuses that decided the SLA: the denominator of the breach rate.
 DECIDED = ("met", "breached", "open_breached")
-
-
-def match_where(t: ir.Table, where: dict[str, list[str]]) -> ir.BooleanValue:
-    """Rows whose attribute takes one of the listed values (a NULL attribute never matches)."""
-    cond: ir.BooleanValue = ibis.literal(True)
-    for name, values in where.items():
-        cond &= t[name].isin(list(values))
-    return cond
 
 
 def stop_stages(cfg: ProjectConfig, until: str) -> list[str]:
