@@ -662,17 +662,14 @@ def baseline(ws: Workspace, start: dt.date, end: dt.date) -> tuple[pd.DataFrame,
 
 
 def _deal_size_by_channel(ws: Workspace, start: dt.date, end: dt.date) -> dict[str, float]:
-    out: dict[str, float] = {}
-    tables = ws.store.tables()
-    channels = [c.key for c in ws.cfg.channels]
-    for ch in channels:
-        w = ws.store.execute(
-            history.won_deals(tables, start=start, end=end, where={"channel": [ch]})
-        )
-        n = 0 if w.empty or pd.isna(w["won"].iloc[0]) else int(w["won"].iloc[0])
-        if n:
-            out[ch] = float(w["revenue"].iloc[0]) / n
-    return out
+    """Mean won deal per configured channel (one query; channels without a won deal absent)."""
+    w = ws.store.execute(history.won_deals(ws.store.tables(), start=start, end=end, by=["channel"]))
+    configured = {c.key for c in ws.cfg.channels}
+    return {
+        str(r.channel): float(r.revenue) / int(r.won)
+        for r in w.itertuples()
+        if r.channel in configured and r.won
+    }
 
 
 def load_scenario(path: Path) -> list[str]:

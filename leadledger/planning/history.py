@@ -99,12 +99,16 @@ def won_deals(
     start: dt.date,
     end: dt.date,
     where: Where | None = None,
+    by: Sequence[str] = (),
 ) -> ir.Table:
-    """Deals won in [start, end] (by the local day they closed): won, revenue (one row)."""
+    """Deals won in [start, end] (by the local day they closed), by the lead fields ``by`` of
+    the deal's lead. Columns: by…, won, revenue (one row without ``by``)."""
     d = current_deals(tables)
     d = d.filter((d.status == "won") & in_local_days(d.closed_at, start, end))
-    if where:
-        leads = current_leads(tables).select("lead_id", *where)
+    fields = list(dict.fromkeys([*(where or {}), *by]))
+    if fields:
+        leads = current_leads(tables).select("lead_id", *fields)
         d = d.inner_join(leads, d.lead_id == leads.lead_id)
-        d = d.filter(match_where(d, where))
-    return d.agg(won=d.count(), revenue=d.amount.sum())
+        d = d.filter(match_where(d, where or {}))
+    aggs = {"won": d.count(), "revenue": d.amount.sum()}
+    return d.group_by(list(by)).agg(**aggs) if by else d.agg(**aggs)
