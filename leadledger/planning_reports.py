@@ -32,7 +32,7 @@ from leadledger.planning.reverse_funnel import (
 )
 from leadledger.report import Report
 from leadledger.reports import parse_date
-from leadledger.workdays import WorkCalendar, next_period_start, period_start
+from leadledger.workdays import WorkCalendar
 
 if TYPE_CHECKING:
     from leadledger.service import Workspace
@@ -256,7 +256,10 @@ def plan_report(
             f"the plan period {s} to {e} has no working day",
             hint="a plan is paced per working day: pick a period with working days",
         )
-    months = _months(s, e, cal)
+    months = [
+        (r["period"], int(r["working_days_in_range"]))
+        for r in cal.periods(s, e, "month").to_dict(orient="records")
+    ]
     month_length = Fraction((e - s).days + 1) / (Fraction(36525, 100) / 12)
     rate_of = {"customer": None, **{RATE_STEPS[r][0]: r for r in RATES}}
     cost_per: dict[str, float | None] = {}
@@ -367,16 +370,6 @@ def plan_report(
         ],
         extra={"months": ("Plan per month", pd.DataFrame(month_rows))},
     )
-
-
-def _months(s: dt.date, e: dt.date, cal: WorkCalendar) -> list[tuple[dt.date, int]]:
-    out = []
-    cursor = period_start(s, "month")
-    while cursor <= e:
-        last = next_period_start(cursor, "month") - dt.timedelta(days=1)
-        out.append((cursor, cal.working_days(max(cursor, s), min(last, e))))
-        cursor = next_period_start(cursor, "month")
-    return out
 
 
 # -- goals -------------------------------------------------------------------------------------
@@ -506,13 +499,10 @@ def pace_report(
             hint="pass --as-of a day inside the goal's period",
         )
     cal = ws.calendar
-    periods: list[tuple[dt.date, dt.date]] = []
-    cursor = period_start(g.start, period)
-    while cursor <= g.end:
-        last = next_period_start(cursor, period) - dt.timedelta(days=1)
-        periods.append((max(cursor, g.start), min(last, g.end)))
-        cursor = next_period_start(cursor, period)
-    weights = [cal.working_days(a, b) for a, b in periods]
+    rows_cal = cal.periods(g.start, g.end, period).to_dict(orient="records")
+    # the goal's periods, clipped to the goal, and their working days inside it
+    periods = [(max(r["period"], g.start), min(r["period_end"], g.end)) for r in rows_cal]
+    weights = [int(r["working_days_in_range"]) for r in rows_cal]
     if sum(weights) == 0:
         raise InvalidArgument(
             f"goal '{g.name}' ({g.start} to {g.end}) has no working day to pace",
