@@ -36,6 +36,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks import record  # noqa: E402
 from benchmarks import reference_sql as ref  # noqa: E402
 from leadledger.config import CONFIG_NAME  # noqa: E402
 from leadledger.service import Workspace, init_project  # noqa: E402
@@ -362,6 +363,9 @@ def write_markdown(path: Path, info: dict[str, Any]) -> None:
             f"{r['rows_per_s']:,.0f} |"
         )
     lines.append("")
+    # keep the sections the other benchmark scripts own (benchmarks/record.py)
+    kept = record.sections(path.read_text(encoding="utf-8")) if path.exists() else {}
+    lines += [block + "\n" for block in kept.values()]
     path.write_text("\n".join(lines), encoding="utf-8")
 
 

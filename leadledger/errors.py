@@ -90,3 +90,21 @@ class WebhookFailed(LeadledgerError):
     """The webhook did not accept the alerts after every retry."""
 
     code = "webhook_failed"
+
+
+class LeadNotFound(LeadledgerError):
+    """A lead id named on the command line is not in the ledger."""
+
+    code = "lead_not_found"
+
+
+class ModelNotTrained(LeadledgerError):
+    """A predictive score is asked for before `leadledger model train` saved a model."""
+
+    code = "model_not_trained"
+
+
+class UnknownModel(LeadledgerError):
+    """An attribution model name that is not in the registry."""
+
+    code = "unknown_model"

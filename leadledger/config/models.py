@@ -333,6 +333,44 @@ class Experiment(Strict):
     _key = field_validator("name")(_check_key)
 
 
+class Costs(Strict):
+    """How costs are read: untagged spend and the reporting of cost per stage."""
+
+    untagged: Literal["by_leads", "even", "unallocated"] = Field(
+        default="unallocated",
+        description="What happens to costs not tagged to a channel (salaries, tools): "
+        "`by_leads` spreads each day's untagged spend over the channels by their share of that "
+        "period's new leads, `even` splits it evenly over the configured channels, "
+        "`unallocated` keeps it apart as its own row `(unallocated)`.",
+    )
+
+
+class Attribution(Strict):
+    """Defaults of `leadledger attribution` and `leadledger report roi`."""
+
+    model: str = Field(
+        default="linear",
+        description="Default model of `report roi` (any name `leadledger attribution --compare` "
+        "lists).",
+    )
+    conversion: str = Field(
+        default="customer", description="The stage whose entry is the conversion."
+    )
+    lookback_days: float = Field(
+        default=90, gt=0, description="Touches older than this before the conversion get no credit."
+    )
+    half_life_days: float = Field(
+        default=7, gt=0, description="Half-life of the `time_decay` model, in days."
+    )
+    markov_order: int = Field(
+        default=1, ge=1, le=3, description="Order of the `markov` model (1–3)."
+    )
+    direct_channels: list[str] = Field(
+        default_factory=lambda: ["direct"],
+        description="Channels that `last_non_direct` skips (unless a path has nothing else).",
+    )
+
+
 class ProjectConfig(Strict):
     """The whole ``leadledger.yaml``."""
 
@@ -407,6 +445,13 @@ class ProjectConfig(Strict):
     )
     experiments: list[Experiment] = Field(
         default_factory=list, description="Test vs control experiments."
+    )
+    costs: Costs = Field(
+        default_factory=Costs, description="Cost allocation, for `report costs` and `report roi`."
+    )
+    attribution: Attribution = Field(
+        default_factory=Attribution,
+        description="Multi-touch attribution defaults (`leadledger attribution`, `report roi`).",
     )
 
     @field_validator("currency")
