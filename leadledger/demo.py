@@ -79,7 +79,23 @@ def run_demo(
             ws.report("acceptance", period="quarter", start=quarter_from, end=last),
             ws.report("sourced", period="quarter", start=quarter_from, end=last),
             _demo_plan(ws, last),
+            _demo_score(ws, last),
         ]
+
+
+def _demo_score(ws: Workspace, last: dt.date) -> Report:
+    """Rule scoring as of the last day: the MQL handoff written as stage events; the ten
+    highest scores shown (``leadledger score explain LEAD`` explains any of them)."""
+    import dataclasses
+
+    report = ws.score(as_of=last.isoformat())
+    shown = report.frame.head(10)
+    return dataclasses.replace(
+        report,
+        frame=shown,
+        notes=[*report.notes, "the ten highest scores (leadledger score --format csv: all)"],
+        extra={},
+    )
 
 
 def _demo_plan(ws: Workspace, last: dt.date) -> Report:

@@ -108,3 +108,15 @@ class UnknownModel(LeadledgerError):
     """An attribution model name that is not in the registry."""
 
     code = "unknown_model"
+
+
+class ModelMismatch(LeadledgerError):
+    """A saved predictive model does not fit the current project (fields, stages, features)."""
+
+    code = "model_mismatch"
+
+
+class ScoringNotConfigured(LeadledgerError):
+    """A scoring command runs on a project whose leadledger.yaml has no scoring rules."""
+
+    code = "scoring_not_configured"

@@ -136,6 +136,65 @@ class Workspace:
 
         return experiment_import(self, name, file, **params)
 
+    # -- attribution --------------------------------------------------------------------
+    def attribution(self, **params: Any) -> Report:
+        """Multi-touch attribution (``leadledger attribution``); see
+        ``attribution_reports.attribution_report``."""
+        from leadledger.attribution_reports import attribution_report
+
+        return attribution_report(self, **params)
+
+    # -- predictive scoring -------------------------------------------------------------
+    def model_train(self, **params: Any) -> Report:
+        """Evaluate and save the predictive lead score (``leadledger model train``)."""
+        from leadledger.model_reports import model_train
+
+        return model_train(self, **params)
+
+    def model_evaluate(self, **params: Any) -> Report:
+        """The predictive score vs the naive Bayes baseline (``leadledger model evaluate``)."""
+        from leadledger.model_reports import model_evaluate
+
+        return model_evaluate(self, **params)
+
+    def model_predict(
+        self,
+        as_of: Any = None,
+        lead_ids: Sequence[str] | None = None,
+        name: str = "default",
+        **params: Any,
+    ) -> Report:
+        """Calibrated probability and reasons per lead (``leadledger model predict``); raises
+        ``ModelNotTrained`` when no model was saved."""
+        from leadledger.model_reports import model_predict
+
+        return model_predict(self, name=name, as_of=as_of, lead_ids=lead_ids, **params)
+
+    # -- rule scoring -------------------------------------------------------------------
+    def score(self, **params: Any) -> Report:
+        """Score every lead and write the MQL handoff (``leadledger score``)."""
+        from leadledger.scoring_reports import score
+
+        return score(self, **params)
+
+    def score_explain(self, lead_id: str, **params: Any) -> Report:
+        """The points ledger of one lead (``leadledger score explain``)."""
+        from leadledger.scoring_reports import explain
+
+        return explain(self, lead_id, **params)
+
+    def score_backtest(self, **params: Any) -> Report:
+        """Score vs later outcome per threshold (``leadledger score backtest``)."""
+        from leadledger.scoring_reports import backtest
+
+        return backtest(self, **params)
+
+    def score_tune(self, **params: Any) -> Report:
+        """The recommended MQL threshold (``leadledger score tune``)."""
+        from leadledger.scoring_reports import tune
+
+        return tune(self, **params)
+
     # -- protection: SLAs, decay, alerts ------------------------------------------------
     def sla(self, **params: Any) -> Report:
         """SLA breaches, rates or clocks (``leadledger sla``)."""

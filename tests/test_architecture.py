@@ -66,7 +66,11 @@ def test_importing_the_core_loads_no_surface_library():
 
 
 def test_metrics_build_no_sql_strings_and_take_no_connection():
-    paths = [p for d in ("metrics", "planning", "experiments") for p in (PACKAGE / d).rglob("*.py")]
+    paths = [
+        p
+        for d in ("metrics", "planning", "experiments", "scoring", "attribution")
+        for p in (PACKAGE / d).rglob("*.py")
+    ]
     assert len(paths) > 3
     for path in paths:
         text = path.read_text(encoding="utf-8")

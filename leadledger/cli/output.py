@@ -21,6 +21,9 @@ PERCENT_SUFFIXES = (
     "change_rel",
     "band_low",
     "band_high",
+    "roi",
+    "precision",
+    "recall",
 )
 
 

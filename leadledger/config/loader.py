@@ -248,6 +248,9 @@ def _cross_rules(cfg: ProjectConfig, data: Any, file: str) -> list[ConfigIssue]:
     if len(set(cfg.attributes)) != len(cfg.attributes):
         add("attribute_duplicate", "an attribute is listed twice", ("attributes",))
     _planning_rules(cfg, add, decay_given=isinstance(data, dict) and "decay" in data)
+    _scoring_rules(cfg, add)
+    given = data.get("attribution") if isinstance(data, dict) else None
+    _money_rules(cfg, add, conversion_given=isinstance(given, dict) and "conversion" in given)
     engine = cfg.engine
     if not (
         engine.startswith(("duckdb://", "postgres://", "postgresql://"))
@@ -370,6 +373,244 @@ def _planning_rules(cfg: ProjectConfig, add: Any, *, decay_given: bool) -> None:
                 ("experiments", i, "end"),
             )
         where(exp.where, ("experiments", i, "where"))
+
+
+def _money_rules(cfg: ProjectConfig, add: Any, *, conversion_given: bool) -> None:
+    """The ``attribution`` and ``costs`` sections name stages, models and channels. The default
+    conversion stage (customer) is checked only when written: a funnel without it is valid, and
+    the attribution reports say what is missing when they run."""
+    from leadledger.attribution import model_names  # the registry; imported late (no cycle)
+
+    att = cfg.attribution
+    if conversion_given and att.conversion not in cfg.stage_keys:
+        add(
+            "attribution_stage_unknown",
+            f"attribution.conversion '{att.conversion}' is not a stage",
+            ("attribution", "conversion"),
+            hint=did_you_mean(att.conversion, cfg.stage_keys)
+            or f"stages: {', '.join(cfg.stage_keys)}",
+        )
+    names = model_names()
+    if att.model not in names:
+        add(
+            "attribution_model_unknown",
+            f"attribution.model '{att.model}' is not an attribution model",
+            ("attribution", "model"),
+            hint=did_you_mean(att.model, names) or f"models: {', '.join(names)}",
+        )
+    channels = [c.key for c in cfg.channels]
+    if channels:
+        for i, ch in enumerate(att.direct_channels):
+            if ch not in channels:
+                add(
+                    "attribution_channel_unknown",
+                    f"attribution.direct_channels names '{ch}', which is not a configured channel",
+                    ("attribution", "direct_channels", i),
+                    severity="warning",
+                    hint=did_you_mean(ch, channels) or f"channels: {', '.join(channels)}",
+                )
+    if cfg.costs.campaign_personas and "persona" not in cfg.attributes:
+        add(
+            "costs_persona_attribute_missing",
+            "costs.campaign_personas maps campaigns to personas, but 'persona' is not among "
+            "the lead attributes",
+            ("costs", "campaign_personas"),
+            hint="add persona to attributes, or remove campaign_personas",
+        )
+
+
+def _scoring_rules(cfg: ProjectConfig, add: Any) -> None:
+    """Cross-object rules of ``scoring``: fields, operators, stages, groups, names, bands."""
+    from leadledger.config.models import CORE_LEAD_FIELDS, SCORING_OPS, Pattern
+
+    sc = cfg.scoring
+    fields = [f for f in CORE_LEAD_FIELDS if f not in ("lead_id", "created_at")] + list(
+        cfg.attributes
+    )
+    if sc.mql_stage not in cfg.stage_keys:
+        add(
+            "stage_unknown",
+            f"'{sc.mql_stage}' is not a funnel stage",
+            ("scoring", "mql_stage"),
+            hint=did_you_mean(sc.mql_stage, cfg.stage_keys)
+            or f"stages: {', '.join(cfg.stage_keys)}",
+        )
+    if sc.below_threshold == "recycled" and "recycled" not in cfg.side_state_keys:
+        add(
+            "scoring_recycled_state_missing",
+            "below_threshold: recycled needs a 'recycled' side state",
+            ("scoring", "below_threshold"),
+            hint="add it under side_states, or use below_threshold: stay",
+        )
+    seen: dict[str, tuple] = {}
+    groups = [g.name for g in sc.groups]
+    for gi, group in enumerate(sc.groups):
+        gpath: tuple = ("scoring", "groups", gi)
+        if groups.count(group.name) > 1 and groups.index(group.name) != gi:
+            add(
+                "scoring_group_duplicate",
+                f"scoring group '{group.name}' is defined twice",
+                (*gpath, "name"),
+            )
+        if group.cap is not None and group.floor is not None and group.floor > group.cap:
+            add(
+                "scoring_cap_below_floor",
+                f"group '{group.name}': floor {group.floor:g} is above cap {group.cap:g}",
+                (*gpath, "floor"),
+            )
+        for ri, rule in enumerate(group.rules):
+            path: tuple = (*gpath, "rules", ri)
+            if rule.name in seen:
+                add(
+                    "scoring_rule_duplicate",
+                    f"scoring rule '{rule.name}' is defined twice",
+                    (*path, "name"),
+                    hint=f"first defined at {' -> '.join(map(str, seen[rule.name]))}; rule "
+                    "names are unique across groups",
+                )
+            seen.setdefault(rule.name, path)
+            if rule.lead is None and rule.touch is None:
+                add(
+                    "scoring_rule_empty",
+                    f"rule '{rule.name}' has neither a lead condition nor a touch filter",
+                    path,
+                    hint="add lead: {field, op, value} or touch: {kind: [...], ...}",
+                )
+            if rule.touch is None:
+                extras = [
+                    k
+                    for k in ("count", "half_life_days", "expire_after_days")
+                    if getattr(rule, k) is not None
+                ]
+                if rule.per == "occurrence":
+                    extras.append("per")
+                for key in extras:
+                    add(
+                        "scoring_touch_option_without_touch",
+                        f"rule '{rule.name}': '{key}' applies to touch rules only",
+                        (*path, key),
+                    )
+            if rule.points == 0:
+                add(
+                    "scoring_zero_points",
+                    f"rule '{rule.name}' gives 0 points",
+                    (*path, "points"),
+                    severity="warning",
+                )
+            c = rule.lead
+            if c is not None:
+                cpath = (*path, "lead")
+                if c.field not in fields:
+                    add(
+                        "field_unknown",
+                        f"'{c.field}' is not a lead field",
+                        (*cpath, "field"),
+                        hint=did_you_mean(c.field, fields) or f"fields: {', '.join(fields)}",
+                    )
+                if c.op not in SCORING_OPS:
+                    add(
+                        "scoring_operator_unknown",
+                        f"unknown operator '{c.op}'",
+                        (*cpath, "op"),
+                        hint=did_you_mean(c.op, SCORING_OPS)
+                        or f"operators: {', '.join(SCORING_OPS)}",
+                    )
+                elif c.op == "range":
+                    if c.min is None and c.max is None:
+                        add(
+                            "scoring_range_empty",
+                            f"rule '{rule.name}': range needs min and/or max",
+                            (*cpath, "op"),
+                        )
+                    elif c.min is not None and c.max is not None and c.min >= c.max:
+                        add(
+                            "scoring_range_empty",
+                            f"rule '{rule.name}': range min {c.min:g} is not below max {c.max:g}",
+                            (*cpath, "max"),
+                        )
+                elif c.op in ("missing", "present"):
+                    pass
+                elif c.value is None or c.value == []:
+                    add(
+                        "scoring_value_missing",
+                        f"rule '{rule.name}': operator '{c.op}' needs a value",
+                        (*cpath, "op"),
+                    )
+                elif c.op in ("regex", "not_regex"):
+                    _check_regex(add, str(c.value), (*cpath, "value"))
+            if rule.touch is not None:
+                for name in ("kind", "channel", "campaign", "page"):
+                    spec = getattr(rule.touch, name)
+                    if isinstance(spec, Pattern):
+                        _check_regex(add, spec.regex, (*path, "touch", name, "regex"))
+    for kind in ("fit", "engagement"):
+        scale = getattr(sc.grades, kind)
+        if scale is None:
+            continue
+        gpath = ("scoring", "grades", kind)
+        if scale.group not in groups:
+            add(
+                "scoring_group_unknown",
+                f"grades.{kind}: '{scale.group}' is not a scoring group",
+                (*gpath, "group"),
+                hint=did_you_mean(scale.group, groups) or f"groups: {', '.join(groups) or '-'}",
+            )
+        if len(scale.bands) != 3 or sorted(scale.bands, reverse=True) != scale.bands:
+            add(
+                "scoring_grade_bands",
+                f"grades.{kind}: bands must be three descending lower bounds, e.g. [40, 25, 10]",
+                (*gpath, "bands"),
+            )
+
+
+#: Regular-expression syntax that DuckDB (RE2) and PostgreSQL (ARE) read differently or not at
+#: all: (pattern that finds it, what to call it).
+REGEX_UNPORTABLE = (
+    (r"\\[bB]", "a word boundary (RE2) that PostgreSQL reads as a backspace"),
+    (r"\\[yYmMAzZ]", "an escape only one of the engines knows"),
+    (r"\\[pP]\{", "Unicode classes"),
+    (r"\(\?<?[=!]", "look-around"),
+    (r"\(\?P?<\w", "named groups"),
+    (r"\\[1-9]", "back-references"),
+)
+
+
+def _check_regex(add: Any, pattern: str, path: tuple) -> None:
+    import re
+
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        add("scoring_regex_invalid", f"invalid regular expression '{pattern}': {exc}", path)
+        return
+    problems = [what for probe, what in REGEX_UNPORTABLE if re.search(probe, pattern)]
+    flags = [m.start() for m in re.finditer(r"\(\?[^:)]", pattern)]
+    if any(pos != 0 or not pattern.startswith("(?i)") for pos in flags) and not problems:
+        problems.append("an inline flag other than (?i) at the very start")
+    if problems:
+        add(
+            "scoring_regex_unportable",
+            f"'{pattern}' uses {problems[0]}: DuckDB and PostgreSQL do not read it alike",
+            path,
+            hint="see docs/scoring.md for the regular expressions both engines share",
+        )
+
+
+def scoring_rule_paths(path: Path) -> dict[str, tuple[tuple[str | int, ...], int | None]]:
+    """Scoring rule name → (its path in the file, its line), for warnings about rules."""
+    try:
+        data = load_config_data(path)
+    except ConfigError:
+        return {}
+    out: dict[str, tuple[tuple[str | int, ...], int | None]] = {}
+    scoring = data.get("scoring") if isinstance(data, dict) else None
+    groups = scoring.get("groups") if isinstance(scoring, dict) else None
+    for gi, group in enumerate(groups or []):
+        for ri, rule in enumerate((group or {}).get("rules") or []):
+            if isinstance(rule, dict) and "name" in rule:
+                p: tuple[str | int, ...] = ("scoring", "groups", gi, "rules", ri)
+                out[str(rule["name"])] = (p, _line_of(data, p))
+    return out
 
 
 def load_config_data(path: Path) -> Any:

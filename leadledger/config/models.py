@@ -339,9 +339,36 @@ class Costs(Strict):
     untagged: Literal["by_leads", "even", "unallocated"] = Field(
         default="unallocated",
         description="What happens to costs not tagged to a channel (salaries, tools): "
-        "`by_leads` spreads each day's untagged spend over the channels by their share of that "
-        "period's new leads, `even` splits it evenly over the configured channels, "
-        "`unallocated` keeps it apart as its own row `(unallocated)`.",
+        "`by_leads` spreads each period's untagged spend over the channels by their share of "
+        "that period's new leads (leads with a channel), `even` splits it evenly over the "
+        "configured channels, `unallocated` keeps it apart as its own row `(unallocated)` "
+        "(see docs/money.md).",
+    )
+    inquiry_kinds: list[str] = Field(
+        default_factory=lambda: ["form"],
+        description="Touch kinds that count as an inquiry (a form fill, a contact request) for "
+        "the `inquiries` and `cost_per_inquiry` columns of `report costs`, keyed by the "
+        "touch's own channel and campaign; anonymous touches count too. Empty: no inquiry "
+        "counts.",
+    )
+    contract_months: float = Field(
+        default=12,
+        gt=0,
+        description="Months a won deal's amount covers (a yearly contract: 12), for payback: "
+        "monthly margin per customer = mean won amount ÷ `contract_months` × `gross_margin`.",
+    )
+    gross_margin: float = Field(
+        default=1.0,
+        gt=0,
+        le=1,
+        description="Share of a won deal's amount that is gross margin (0–1], for payback. "
+        "1 (the default) pays back from revenue.",
+    )
+    campaign_personas: dict[str, str] = Field(
+        default_factory=dict,
+        description="Campaign → the persona it targets, e.g. `{cfo_webinar: cfo}`: the spend "
+        "of these campaigns is the persona's spend in `report costs --by persona`. Spend of "
+        "other campaigns is shown apart as `(no persona)`.",
     )
 
 
@@ -369,6 +396,212 @@ class Attribution(Strict):
         default_factory=lambda: ["direct"],
         description="Channels that `last_non_direct` skips (unless a path has nothing else).",
     )
+
+
+SCORING_OPS = (
+    "equals",
+    "not_equals",
+    "in",
+    "not_in",
+    "range",
+    "regex",
+    "not_regex",
+    "missing",
+    "present",
+)
+
+
+class Pattern(Strict):
+    """A regular expression a touch field must match (the subset DuckDB and PostgreSQL share,
+    see docs/scoring.md)."""
+
+    regex: str = Field(description="Pattern searched anywhere in the value (anchor with ^ $).")
+
+
+class LeadCondition(Strict):
+    """A condition on one field of the current lead (attribute rules, or a filter of a touch
+    rule)."""
+
+    field: str = Field(
+        description="A lead field: a built-in one (email, title, channel, country, ...) or a "
+        "configured attribute."
+    )
+    op: str = Field(
+        default="equals",
+        description="`equals`, `not_equals`, `in`, `not_in` (exact text, case matters), "
+        "`range` (the value read as a number, `min` ≤ x < `max`), `regex`, `not_regex` "
+        "(searched anywhere; `(?i)` at the start ignores case), `missing` (empty), `present`.",
+    )
+    value: str | float | list[str | float] | None = Field(
+        default=None,
+        description="The value (`equals`, `not_equals`), the list (`in`, `not_in`) or the "
+        "pattern (`regex`, `not_regex`).",
+    )
+    min: float | None = Field(default=None, description="`range`: lower bound, inclusive.")
+    max: float | None = Field(default=None, description="`range`: upper bound, exclusive.")
+
+
+class TouchFilter(Strict):
+    """Which touches a behavioural rule counts: every listed field must match."""
+
+    kind: list[str] | Pattern = Field(
+        default_factory=list,
+        description="Touch kinds (`form`, `visit`, `email_click`, `unsubscribe`, ...), a list or "
+        "`{regex: ...}`. Empty: any.",
+    )
+    channel: list[str] | Pattern = Field(
+        default_factory=list, description="Touch channels, a list or `{regex: ...}`. Empty: any."
+    )
+    campaign: list[str] | Pattern = Field(
+        default_factory=list, description="Touch campaigns, a list or `{regex: ...}`. Empty: any."
+    )
+    page: list[str] | Pattern = Field(
+        default_factory=list,
+        description="Pages, a list or `{regex: ...}` (e.g. `{regex: ^/pricing}`). Empty: any.",
+    )
+
+
+class TouchCount(Strict):
+    """How many matching touches a rule needs, and in what window."""
+
+    at_least: int = Field(default=1, ge=1, description="Matching touches needed for the rule.")
+    within_days: float | None = Field(
+        default=None,
+        gt=0,
+        description="Only touches in the last N days before the as-of count (for the count and "
+        "the points). Null: any age.",
+    )
+
+
+class ScoringRule(Strict):
+    """One rule: points for a lead condition (fit) or for touches (behaviour)."""
+
+    name: str = Field(
+        description="Rule key (lower_snake_case), unique across groups: the reason shown in the "
+        "MQL event, `score explain` and `score_events`."
+    )
+    points: float = Field(description="Points per match or per touch; negative to subtract.")
+    lead: LeadCondition | None = Field(
+        default=None,
+        description="Condition on the lead. Alone: an attribute rule. With `touch`: only leads "
+        "meeting it get the touch points.",
+    )
+    touch: TouchFilter | None = Field(
+        default=None, description="The touches this behavioural rule counts."
+    )
+    per: Literal["match", "occurrence"] = Field(
+        default="match",
+        description="Touch rules: `match` gives the points once (decayed from the latest "
+        "matching touch), `occurrence` gives them for every matching touch (each decayed from "
+        "its own time).",
+    )
+    count: TouchCount | None = Field(
+        default=None,
+        description="Touch rules: at least N matching touches (within a window) before any "
+        "points, e.g. `{at_least: 3, within_days: 30}`.",
+    )
+    cap: float | None = Field(
+        default=None,
+        gt=0,
+        description="Largest number of points (in absolute value) the rule gives a lead, "
+        "after decay.",
+    )
+    half_life_days: float | None = Field(
+        default=None,
+        gt=0,
+        description="Touch rules: the points of a touch halve every N days (default: the "
+        "group's, else `scoring.half_life_days`).",
+    )
+    decay: bool = Field(
+        default=True, description="Touch rules: false keeps the points whole (no half-life)."
+    )
+    expire_after_days: float | None = Field(
+        default=None,
+        gt=0,
+        description="Touch rules: touches older than N days at the as-of give nothing.",
+    )
+    description: str | None = Field(default=None, description="Free text.")
+
+    _key = field_validator("name")(_check_key)
+
+
+class ScoringGroup(Strict):
+    """A named group of rules (fit, engagement, one per product or persona) with a cap."""
+
+    name: str = Field(description="Group key (lower_snake_case), e.g. `fit`, `engagement`.")
+    cap: float | None = Field(
+        default=None, description="Most points the group adds to a lead (after decay). Null: none."
+    )
+    floor: float | None = Field(
+        default=None,
+        description="Fewest points the group adds (e.g. -50), a limit on negative points.",
+    )
+    half_life_days: float | None = Field(
+        default=None, gt=0, description="Default half-life of the group's touch rules."
+    )
+    rules: list[ScoringRule] = Field(default_factory=list, description="The group's rules.")
+
+    _key = field_validator("name")(_check_key)
+
+
+class GradeScale(Strict):
+    """Grade bands of one group's points: the first band a lead reaches is its grade."""
+
+    group: str = Field(description="The scoring group graded.")
+    bands: list[float] = Field(
+        description="Three descending lower bounds: fit A/B/C (else D), engagement 1/2/3 "
+        "(else 4), e.g. `[40, 25, 10]`."
+    )
+
+
+class Grades(Strict):
+    """Fit × engagement grade (A–D × 1–4), e.g. `A1` for a great-fit, very engaged lead."""
+
+    fit: GradeScale | None = Field(default=None, description="Letter grade A–D from a group.")
+    engagement: GradeScale | None = Field(
+        default=None, description="Number grade 1–4 from a group."
+    )
+
+
+class Scoring(Strict):
+    """Rule-based lead scoring and the MQL handoff (`leadledger score`, docs/scoring.md)."""
+
+    threshold: float = Field(
+        default=50, description="A lead whose score reaches this is marketing qualified."
+    )
+    mql_by: Literal["points", "probability"] = Field(
+        default="points",
+        description="What makes an MQL: the rule `points`, or the predictive model's calibrated "
+        "`probability` (`leadledger model train` first) against `probability_threshold`.",
+    )
+    probability_threshold: float = Field(
+        default=0.3, gt=0, lt=1, description="`mql_by: probability`: the probability needed."
+    )
+    mql_stage: str = Field(
+        default="mql", description="The stage entered by a lead that crosses the threshold."
+    )
+    below_threshold: Literal["stay", "recycled"] = Field(
+        default="stay",
+        description="What happens to an MQL made by scoring, not yet accepted by sales, whose "
+        "score falls back under the threshold: `stay` (nothing) or `recycled` (a `recycled` "
+        "stage event).",
+    )
+    half_life_days: float | None = Field(
+        default=None,
+        gt=0,
+        description="Default half-life (days) of every touch rule's points. Null: no decay.",
+    )
+    top_reasons: int = Field(
+        default=3, ge=1, description="Rules named as reasons in the MQL event."
+    )
+    groups: list[ScoringGroup] = Field(
+        default_factory=list, description="Groups of rules; a lead's score is their sum."
+    )
+    grades: Grades = Field(default_factory=Grades, description="Fit × engagement grades.")
+
+    @property
+    def rules(self) -> list[tuple[ScoringGroup, ScoringRule]]:
+        return [(g, r) for g in self.groups for r in g.rules]
 
 
 class ProjectConfig(Strict):
@@ -452,6 +685,10 @@ class ProjectConfig(Strict):
     attribution: Attribution = Field(
         default_factory=Attribution,
         description="Multi-touch attribution defaults (`leadledger attribution`, `report roi`).",
+    )
+    scoring: Scoring = Field(
+        default_factory=Scoring,
+        description="Rule-based lead scoring and the MQL handoff (`leadledger score`).",
     )
 
     @field_validator("currency")

@@ -219,9 +219,28 @@ ALERTS_SENT_SCHEMA = ibis.schema(
     {"alert_key": STR, "kind": STR, "target": STR, "sent_at": TS, "payload": STR}
 )
 
+#: The audit of rule scores (``leadledger score``): one row per lead, rule and as-of; the points of
+#: a lead's rows add up to its score at that as-of (a ``(group cap)`` row holds a group's cap).
+SCORE_EVENTS_SCHEMA = ibis.schema(
+    {
+        "lead_id": STR,
+        "group": STR,
+        "rule": STR,
+        "matches": dt.int64,
+        "raw_points": dt.float64,
+        "decayed_points": dt.float64,
+        "points": dt.float64,
+        "at": TS,
+        "as_of": TS,
+        "batch_no": dt.int64,
+        "scored_at": TS,
+    }
+)
+
 #: Tables that are not import kinds, with their schemas.
 SERVICE_TABLES = {
     "imports": IMPORTS_SCHEMA,
     "experiment_groups": EXPERIMENT_GROUPS_SCHEMA,
     "alerts_sent": ALERTS_SENT_SCHEMA,
+    "score_events": SCORE_EVENTS_SCHEMA,
 }

@@ -288,8 +288,9 @@ def test_demo_builds_a_project_and_prints_its_reports(tmp_path: Path, capsys):
         "acceptance",
         "sourced",
         "plan",
+        "score",
     ]
-    plan = {r["stage"]: r for r in reports[-1]["rows"]}
+    plan = {r["stage"]: r for r in reports[5]["rows"]}
     assert plan["lead"]["rate_source"] == "measured" and plan["lead"]["count"] > 0
     stages = {(r["period"], r["stage"]): r["entered"] for r in reports[0]["rows"]}
     assert sum(n for (_, s), n in stages.items() if s == "lead") > 0
