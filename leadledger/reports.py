@@ -475,6 +475,10 @@ def report_sourced(
         "touch) is a marketing channel ÷ all new customers",
         f"benchmark band {low:.0%}–{high:.0%}: {label} (sourced_share.band: "
         f"{ws.cfg.sourced_share.band})",
+        "pipeline_share = amount of the deals created in the period whose lead is "
+        "marketing-sourced ÷ amount of all deals created in it; revenue_share = the same over "
+        "the deals won (closed) in the period; deals without a lead count in the denominator "
+        "only",
     ]
     unknown = int(df["unknown_source"].sum()) if len(df) else 0
     if unknown:
@@ -487,7 +491,7 @@ def report_sourced(
         _base_params(s, e, period, fields),
         df,
         notes,
-        title="Marketing-sourced share of new customers",
+        title="Marketing-sourced share of new customers, pipeline and revenue",
         table_columns=[
             "period",
             *fields,
@@ -497,9 +501,18 @@ def report_sourced(
             "unknown_source",
             "marketing_share",
             "band_status",
+            "pipeline",
+            "pipeline_share",
+            "revenue",
+            "revenue_share",
         ],
     )
 
 
 def next_period(day: dt.date, period: str) -> dt.date:
     return next_period_start(period_start(day, period), period)
+
+
+# the money reports (costs, roi) register themselves in REPORTS; imported last: they import
+# this module's helpers
+from leadledger import money_reports  # noqa: E402, F401

@@ -137,6 +137,8 @@ def validate(project: ProjectOpt = None, fmt: FormatOpt = "table") -> None:
     _check_format(fmt)
     folder = Path(project) if project else find_project_dir()
     _cfg, issues = validate_config(folder / CONFIG_NAME)
+    if _cfg is not None and _cfg.scoring.rules:
+        issues = issues + _scoring_data_warnings(folder, _cfg)
     errors = [i for i in issues if i.severity == "error"]
     if fmt == "json":
         sys.stdout.write(
@@ -157,6 +159,45 @@ def validate(project: ProjectOpt = None, fmt: FormatOpt = "table") -> None:
             err.print(f"{len(errors)} error(s)")
     if errors:
         raise typer.Exit(1)
+
+
+def _scoring_data_warnings(folder: Path, cfg: Any) -> list[Any]:
+    """A scoring rule that gives no lead in the ledger any points, when the project's store
+    exists and has leads (data-aware: says so in the message)."""
+    from leadledger.config import ConfigIssue
+    from leadledger.config.loader import scoring_rule_paths
+    from leadledger.scoring_reports import unmatched_rules
+    from leadledger.service import Workspace
+
+    try:
+        ws = Workspace(folder, config=cfg)
+        from leadledger.ledger.store import Store
+
+        ws.__dict__["store"] = Store.open(cfg, folder, create=False)
+    except LeadledgerError:
+        return []
+    with ws:
+        if "leads" not in ws.store.con.list_tables():
+            return []
+        leads = int(ws.store.execute(ws.store.table("leads").count()))
+        if not leads:
+            return []
+        names = unmatched_rules(ws)
+    paths = scoring_rule_paths(folder / "leadledger.yaml")
+    where: dict[str, tuple[tuple[str | int, ...], int | None]] = paths
+    return [
+        ConfigIssue(
+            "scoring_rule_matches_nothing",
+            f"scoring rule '{name}' gives no points to any of the {leads:,} leads in the ledger "
+            "today (checked against the data)",
+            path=where.get(name, (("scoring",), None))[0],
+            line=where.get(name, (("scoring",), None))[1],
+            severity="warning",
+            hint="check its field, values and window ('leadledger score explain LEAD')",
+            file=str(folder / "leadledger.yaml"),
+        )
+        for name in names
+    ]
 
 
 # -- import ------------------------------------------------------------------------------------
@@ -398,6 +439,90 @@ def report_sourced(
     _run_report(project, fmt, "sourced", start=start, end=end, period=period, by=by)
 
 
+@report_app.command("costs")
+def report_costs(
+    by: Annotated[
+        str, typer.Option("--by", help="channel, campaign, category or persona.")
+    ] = "channel",
+    untagged: Annotated[
+        str | None,
+        typer.Option(
+            "--untagged",
+            help="Costs without a channel: by_leads, even or unallocated "
+            "(default: costs.untagged in leadledger.yaml).",
+            show_default=False,
+        ),
+    ] = None,
+    project: ProjectOpt = None,
+    fmt: FormatOpt = "table",
+    start: FromOpt = None,
+    end: ToOpt = None,
+    period: PeriodOpt = "month",
+) -> None:
+    """Spend, cost per inquiry, lead, MQL, SQL, opportunity and customer (CAC), payback months,
+    and goals' budgets vs actual.
+
+    Example: leadledger report costs --by channel --period month --from 2025-01-01
+    """
+    _check_format(fmt)
+    with _workspace(project) as ws, busy("costs", show=fmt == "table"):
+        rep = ws.report("costs", start=start, end=end, period=period, by=by, untagged=untagged)
+    print_report(rep, fmt)
+
+
+@report_app.command("roi")
+def report_roi(
+    model_name: Annotated[
+        str | None,
+        typer.Option(
+            "--model",
+            help="Attribution model (default: attribution.model in leadledger.yaml).",
+            show_default=False,
+        ),
+    ] = None,
+    by: Annotated[str, typer.Option("--by", help="channel or campaign.")] = "channel",
+    lookback: Annotated[
+        str | None,
+        typer.Option(
+            "--lookback",
+            help="Touches older than this before the conversion get no credit, e.g. 90d "
+            "(default: attribution.lookback_days).",
+            show_default=False,
+        ),
+    ] = None,
+    untagged: Annotated[
+        str | None,
+        typer.Option(
+            "--untagged",
+            help="Costs without a channel: by_leads, even or unallocated "
+            "(default: costs.untagged).",
+            show_default=False,
+        ),
+    ] = None,
+    project: ProjectOpt = None,
+    fmt: FormatOpt = "table",
+    start: FromOpt = None,
+    end: ToOpt = None,
+) -> None:
+    """Spend, attributed pipeline and revenue, ROI, ROAS and CAC per channel or campaign,
+    reconciled with the deals table.
+
+    Example: leadledger report roi --model w_shaped --by campaign --from 2025-01-01 --to 2025-12-31
+    """
+    _check_format(fmt)
+    with _workspace(project) as ws, busy("attributing", show=fmt == "table"):
+        rep = ws.report(
+            "roi",
+            model=model_name,
+            by=by,
+            start=start,
+            end=end,
+            lookback=lookback,
+            untagged=untagged,
+        )
+    print_report(rep, fmt)
+
+
 # -- synthetic data ------------------------------------------------------------------------------
 @app.command()
 def generate(
@@ -464,7 +589,14 @@ def demo(
 
 # the command groups of later capabilities live in their own modules; importing them registers
 # their commands on ``app`` (they import the shared options from this module)
-from leadledger.cli import experiments, planning, protection  # noqa: E402, F401
+from leadledger.cli import (  # noqa: E402, F401
+    attribution,
+    experiments,
+    model,
+    planning,
+    protection,
+    scoring,
+)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -24,6 +24,7 @@ from leadledger.ledger.derived import (
     journeys,
     match_where,
 )
+from leadledger.metrics.costs import spread
 from leadledger.metrics.funnel import stage_reached_long
 
 Where = Mapping[str, Sequence[str]]
@@ -81,15 +82,9 @@ def spend(
     tools — cannot be placed in a channel; they are left out and ``unallocated`` says so)."""
     c = current_costs(tables)
     c = c.filter(match_where(c, where or {}))
-    first = ibis.greatest(c.period_start, ibis.literal(start, type="date"))
-    last = ibis.least(c.period_end, ibis.literal(end, type="date"))
-    overlap = (last.delta(first, unit="day") + 1).cast("float64")
-    days = (c.period_end.delta(c.period_start, unit="day") + 1).cast("float64")
-    c = c.filter(last >= first).mutate(
-        _part=c.amount * overlap / days,
-        _untagged=c.channel.isnull() & c.campaign.isnull(),
-    )
-    aggs = {"spend": c._part.sum(), "unallocated": c._part.sum(where=c._untagged)}
+    c = spread(c, ibis.literal(start, type="date"), ibis.literal(end, type="date"))
+    c = c.mutate(_untagged=c.channel.isnull() & c.campaign.isnull())
+    aggs = {"spend": c.part.sum(), "unallocated": c.part.sum(where=c._untagged)}
     return c.group_by(list(by)).agg(**aggs) if by else c.agg(**aggs)
 
 
