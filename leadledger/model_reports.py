@@ -96,7 +96,7 @@ def last_instant(ws: Workspace) -> pd.Timestamp | None:
     """The latest stage entry or touch in the ledger: the default as-of of training (the data's
     own end, not the wall clock)."""
     tables = ws.store.tables()
-    e = derived.stage_entries(tables, ws.cfg)
+    e = derived.imported_stage_entries(tables, ws.cfg)  # not scoring's own MQL events
     t = tables["touches"]
     values = [ws.store.execute(e.entered_at.max()), ws.store.execute(t.at.max())]
     found = [pd.Timestamp(v) for v in values if v is not None and not pd.isna(v)]
@@ -250,6 +250,7 @@ def _evaluate(fset: fx.FeatureSet, df: pd.DataFrame, opts: dict[str, Any], say: 
         seed=opts["seed"],
         params={"trees": opts["trees"]},
         calibration=opts["calibration"],
+        label_horizon=pd.Timedelta(days=opts["window_days"]),
     )
 
 
@@ -263,8 +264,9 @@ def _metrics_frame(ev: Any) -> pd.DataFrame:
 
 def _notes(opts: dict[str, Any], ev: Any, df: pd.DataFrame, as_of: pd.Timestamp) -> list[str]:
     split = (
-        f"time-ordered split: trained on the earliest {1 - opts['test_share']:.0%} of the "
-        f"{len(df)} labelled leads by creation, tested on the latest {opts['test_share']:.0%}"
+        f"time-ordered split: tested on the latest {opts['test_share']:.0%} of the {len(df)} "
+        "labelled leads by creation, trained on the earlier ones whose outcome window closed "
+        "before the first test lead was created"
         if ev.split == "time"
         else f"stratified {ev.folds}-fold cross-validation over {len(df)} labelled leads "
         "(metrics on the pooled out-of-fold predictions)"

@@ -12,7 +12,7 @@ import pandas as pd
 
 from leadledger.config.models import BANDS
 from leadledger.errors import InvalidArgument, UnknownField, UnknownStage
-from leadledger.ledger.derived import local_date, stage_entries
+from leadledger.ledger.derived import imported_stage_entries, local_date
 from leadledger.metrics import acceptance as acc
 from leadledger.metrics import conversion as conv
 from leadledger.metrics import funnel, sourced, velocity
@@ -115,8 +115,8 @@ def check_period(period: str) -> str:
 
 
 def last_activity_date(ws: Workspace) -> dt.date | None:
-    tables = ws.store.tables()
-    e = stage_entries(tables, ws.cfg)
+    # the data's own end: scoring's MQL events (dated at their as-of, often now) do not count
+    e = imported_stage_entries(ws.store.tables(), ws.cfg)
     value = ws.store.execute(local_date(e.entered_at).max())
     if value is None or pd.isna(value):
         return None

@@ -116,7 +116,19 @@ def _groups_text(frame: pd.DataFrame, scoring: Scoring) -> pd.Series:
     return out
 
 
-def _already_scored(ws: Workspace, as_of: pd.Timestamp) -> int:
+def _run_key(as_of: pd.Timestamp) -> str:
+    """The idempotency key of a scoring run: one per as-of instant (its ``imports`` row)."""
+    return hashlib.sha256(f"score:{as_of.isoformat()}".encode()).hexdigest()
+
+
+def _already_scored(ws: Workspace, as_of: pd.Timestamp) -> bool:
+    """Whether a run for this as-of was recorded — even one whose points ledger was empty."""
+    t = ws.store.table("imports")
+    hit = t.filter((t.kind == "score") & (t.sha256 == _run_key(as_of))).count()
+    return int(ws.store.execute(hit)) > 0
+
+
+def _ledger_rows(ws: Workspace, as_of: pd.Timestamp) -> int:
     t = ws.store.table(EVENTS_TABLE)
     return int(ws.store.execute(t.filter(t.as_of == rules.as_of_literal(as_of)).count()))
 
@@ -139,9 +151,24 @@ def score(ws: Workspace, as_of: Any = None, progress: Progress | None = None) ->
     scoring = _scoring(ws)
     check_stage(ws, scoring.mql_stage, "mql_stage")
     as_of_ts = _as_of(ws, as_of)
+    now = pd.Timestamp.now(tz="UTC")
+    if as_of_ts > now + pd.Timedelta(minutes=1):
+        raise InvalidArgument(
+            f"--as-of {as_of_ts.isoformat()} is in the future",
+            hint="score as of now (the default) or a past moment: MQL events are facts",
+        )
     tables = ws.store.tables()
     say("scoring leads")
     frame = ws.store.execute(scores_with_state(tables, ws.cfg, scoring, as_of_ts))
+    if frame.empty:
+        return Report(
+            "score",
+            {"as_of": as_of_ts, "mql_by": scoring.mql_by, "leads": 0, "new_mqls": 0},
+            pd.DataFrame(columns=SCORE_COLUMNS),
+            [f"no lead existed as of {as_of_ts.isoformat()}: nothing scored, nothing written"],
+            title=f"Lead scores as of {as_of_ts.isoformat()}",
+            table_columns=["lead_id", "score", "grade", "groups", "action", "reason"],
+        )
     frame = frame.sort_values(["score", "lead_id"], ascending=[False, True]).reset_index(drop=True)
     notes: list[str] = []
     if scoring.mql_by == "probability":
@@ -208,9 +235,8 @@ def score(ws: Workspace, as_of: Any = None, progress: Progress | None = None) ->
     events["entered_at"] = as_of_ts
     events = events[EVENT_COLUMNS].reset_index(drop=True)
 
-    kept = _already_scored(ws, as_of_ts)
     say("recording")
-    written = _record(ws, scoring, as_of_ts, events, write_ledger=kept == 0)
+    written, kept, events = _record(ws, scoring, as_of_ts, events)
     n_mql = int(new_mql.sum())
     n_rec = int(recycle.sum())
     notes.append(
@@ -220,8 +246,8 @@ def score(ws: Workspace, as_of: Any = None, progress: Progress | None = None) ->
     )
     if kept:
         notes.append(
-            f"score_events already holds {kept:,} rows as of this instant: kept, nothing "
-            "rewritten (scoring the same as-of twice changes nothing)"
+            f"this as-of was scored before: its points ledger ({_ledger_rows(ws, as_of_ts):,} "
+            "rows) is kept, nothing rewritten (scoring the same as-of twice changes nothing)"
         )
     else:
         notes.append(f"score_events: {written:,} rows written (the points ledger of this as-of)")
@@ -252,20 +278,22 @@ def score(ws: Workspace, as_of: Any = None, progress: Progress | None = None) ->
 
 
 def _record(
-    ws: Workspace,
-    scoring: Scoring,
-    as_of: pd.Timestamp,
-    events: pd.DataFrame,
-    *,
-    write_ledger: bool,
-) -> int:
+    ws: Workspace, scoring: Scoring, as_of: pd.Timestamp, events: pd.DataFrame
+) -> tuple[int, bool, pd.DataFrame]:
     """The points ledger (in the engine, INSERT … SELECT) and the stage events, in one
-    transaction with an ``imports`` row that numbers the batch."""
+    transaction with an ``imports`` row that numbers the batch. Writers are serialised (an
+    advisory lock on PostgreSQL, the file lock on DuckDB) and everything is re-checked inside
+    the transaction, so two runs at once never write a ledger or an MQL event twice.
+    Returns (ledger rows written, whether this as-of was already recorded, the events written)."""
     store = ws.store
-    batch_no = store.next_batch_no()
     now = pd.Timestamp.now(tz="UTC")
     written = 0
     with store.transaction():
+        store.lock("leadledger score")
+        batch_no = store.next_batch_no()
+        kept = _already_scored(ws, as_of)
+        write_ledger = not kept
+        events = _still_new(ws, scoring, events)
         if write_ledger:
             led = rules.ledger(store.tables(), scoring, as_of)
             expr = led.select(
@@ -284,7 +312,7 @@ def _record(
             rows["imported_at"] = now
             store.append("stage_events", rows)
         if write_ledger or not events.empty:
-            sha = hashlib.sha256(f"score:{as_of.isoformat()}".encode()).hexdigest()
+            sha = _run_key(as_of)
             store.append(
                 "imports",
                 pd.DataFrame(
@@ -305,7 +333,25 @@ def _record(
                     ]
                 ),
             )
-    return written
+    return written, kept, events
+
+
+def _still_new(ws: Workspace, scoring: Scoring, events: pd.DataFrame) -> pd.DataFrame:
+    """Drop MQL events of leads that entered the MQL stage (or a later one) since the scores
+    were read — another run may have written them meanwhile."""
+    mql = events[events["stage"] == scoring.mql_stage]
+    if mql.empty:
+        return events
+    keys = ws.cfg.stage_keys
+    later = keys[keys.index(scoring.mql_stage) :]
+    t = ws.store.table("stage_events")
+    ids = ibis.memtable(pd.DataFrame({"lead_id": mql["lead_id"].astype(str).to_numpy()}))
+    found = t.filter(t.stage.isin(later)).semi_join(ids, "lead_id").select("lead_id").distinct()
+    done = set(ws.store.execute(found)["lead_id"].astype(str))
+    if not done:
+        return events
+    drop = (events["stage"] == scoring.mql_stage) & events["lead_id"].astype(str).isin(done)
+    return events[~drop].reset_index(drop=True)
 
 
 # -- explain ---------------------------------------------------------------------------------------
@@ -479,13 +525,22 @@ def _touch_text(t: dict[str, Any]) -> str:
 
 
 # -- backtest and tune -----------------------------------------------------------------------------
+def _positive_days(value: Any, name: str, default: float) -> float:
+    days = parse_window(value)
+    if days is None:
+        return default
+    if days <= 0:
+        raise InvalidArgument(f"--{name} must be longer than 0", hint="e.g. 90d, 12w")
+    return days
+
+
 def _backtest_frame(
     ws: Workspace, as_of: Any, outcome: str, window: Any, cohort: Any
 ) -> tuple[pd.DataFrame, dict[str, Any], list[str]]:
     scoring = _scoring(ws)
     check_stage(ws, outcome, "outcome")
-    window_days = parse_window(window) or 90.0
-    cohort_days = parse_window(cohort) or window_days
+    window_days = _positive_days(window, "window", 90.0)
+    cohort_days = _positive_days(cohort, "cohort", window_days)
     notes: list[str] = []
     if as_of is None:
         last = last_activity_date(ws)

@@ -95,6 +95,19 @@ def stage_entries(tables: Tables, cfg: ProjectConfig) -> ir.Table:
     return ev.union(created, distinct=False)
 
 
+#: Sources of stage events leadledger derives from the ledger itself (``leadledger score``'s MQL
+#: and recycled events): facts, but not new data — they never move "the last day with data".
+DERIVED_SOURCES = ("leadledger score",)
+
+
+def imported_stage_entries(tables: Tables, cfg: ProjectConfig) -> ir.Table:
+    """``stage_entries`` without the events leadledger wrote itself (``DERIVED_SOURCES``): what
+    the data's own end is measured on."""
+    ev = tables["stage_events"]
+    ev = ev.filter(ev.source.isnull() | ~ev.source.isin(DERIVED_SOURCES))
+    return stage_entries({**tables, "stage_events": ev}, cfg)
+
+
 def at_col(stage: str) -> str:
     return f"{stage}_at"
 

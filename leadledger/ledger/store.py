@@ -9,6 +9,7 @@ transaction; reads are Ibis everywhere.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 from collections.abc import Iterator
 from pathlib import Path
@@ -156,6 +157,16 @@ class Store:
         finally:
             self._in_tx = False
         self.con.con.execute("COMMIT")
+
+    def lock(self, name: str) -> None:
+        """Serialise writers of ``name`` until the current transaction ends. PostgreSQL: an
+        advisory transaction lock (several processes may write one database). DuckDB: nothing
+        to do, one process holds the file."""
+        if not self._in_tx:
+            raise RuntimeError("Store.lock is only meaningful inside store.transaction()")
+        if self.dialect == "postgres":
+            key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+            self._execute(f"SELECT pg_advisory_xact_lock({key})")
 
     def append(self, table: str, frame: pd.DataFrame) -> int:
         """Append rows (columns in the table's order; missing ones are NULL)."""

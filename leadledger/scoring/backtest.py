@@ -31,6 +31,8 @@ from leadledger.scoring.rules import as_of_literal, lead_scores
 
 #: Mean days in a month (365.25 ÷ 12): volume per month = volume per day of the cohort × this.
 MONTH_DAYS = 365.25 / 12
+#: The most thresholds a given --step may produce.
+MAX_GRID = 10_000
 STEPS = (0.1, 0.2, 0.5, 1, 2, 2.5, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000)
 THRESHOLD_COLUMNS = [
     "threshold",
@@ -135,6 +137,13 @@ def threshold_grid(
     if x.size == 0:
         return sorted(set(include))
     lo, hi = float(x.min()), float(x.max())
+    if step is not None and (not math.isfinite(step) or step <= 0):
+        raise InvalidArgument(f"--step {step:g} must be a positive number of points")
+    if step is not None and (hi - lo) / step > MAX_GRID:
+        raise InvalidArgument(
+            f"--step {step:g} makes {int((hi - lo) / step):,} thresholds between {lo:g} and {hi:g}",
+            hint=f"use a step of at least {(hi - lo) / MAX_GRID:.3g}",
+        )
     if step is None:
         step = next((s for s in STEPS if (hi - lo) / s <= max_rows), STEPS[-1])
         while (hi - lo) / step > max_rows:

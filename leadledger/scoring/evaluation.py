@@ -182,12 +182,16 @@ def evaluate_frame(
     seed: int = 0,
     params: dict[str, Any] | None = None,
     calibration: str = "auto",
+    label_horizon: pd.Timedelta | None = None,
 ) -> Evaluation:
     """Train the gradient-boosted model and the Odoo naive Bayes on the same split of ``df``
     and score both on the held-out rows.
 
     With ``time_column`` the split is time-ordered (train on the earlier rows, test on the latest
-    ``test_share``); without it, stratified ``folds``-fold cross-validation (each row is
+    ``test_share``; with ``label_horizon``, a training row counts only when its label was
+    known by the split — its time + horizon at or before the first test row's time — so the
+    model never learns from outcomes that happened in the test period); without it, stratified
+    ``folds``-fold cross-validation (each row is
     predicted once, by the models trained on the other folds; metrics on the pooled
     predictions, plus one row per fold). ``target`` is 0/1 (or boolean).
     """
@@ -205,7 +209,12 @@ def evaluate_frame(
 
     def splits() -> Iterator[tuple[np.ndarray, np.ndarray]]:
         if time_column is not None:
-            yield time_split(df[time_column], test_share)
+            train, test = time_split(df[time_column], test_share)
+            if label_horizon is not None and test.size:
+                times = pd.Series(pd.to_datetime(df[time_column], utc=True)).reset_index(drop=True)
+                split_at = times.iloc[test].min()
+                train = train[(times.iloc[train] + label_horizon <= split_at).to_numpy()]
+            yield train, test
             return
         all_idx = np.arange(len(df))
         for test in stratified_folds(y, folds, seed):
@@ -221,7 +230,12 @@ def evaluate_frame(
     for f, (train, test) in enumerate(splits()):
         if np.unique(y[train]).size < 2 or test.size == 0:
             raise NotEnoughHistory(
-                "the training part of the split has one class only",
+                "the training part of the split has one class only"
+                + (
+                    " (only leads whose outcome window closed before the test period train)"
+                    if label_horizon is not None and time_column is not None
+                    else ""
+                ),
                 hint="use more history, a longer --window-days, or --split kfold",
             )
         model = predictive.fit(

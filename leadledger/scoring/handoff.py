@@ -15,11 +15,11 @@ import ibis
 import ibis.expr.types as ir
 
 from leadledger.config.models import ProjectConfig, Scoring
-from leadledger.ledger.derived import Tables
+from leadledger.ledger.derived import DERIVED_SOURCES, Tables
 from leadledger.scoring.rules import as_of_literal, lead_scores
 
 #: The ``source`` of the stage events scoring writes.
-SOURCE = "leadledger score"
+SOURCE = DERIVED_SOURCES[0]  # "leadledger score"
 BLOCKING_STATES = ("disqualified", "lost")
 REJECTION_STATES = ("disqualified", "recycled")
 

@@ -303,7 +303,10 @@ def fit(
         raise ValueError(f"unknown calibration {calibration!r}")
     errors: dict[str, float] = {}
     chosen = Calibrator()
-    if calibration != "none":
+    # calibration learns on out-of-fold predictions: every fold's training part needs both
+    # classes, else the model stays uncalibrated (tiny or one-sided training sets)
+    minority = int(min(ya.sum(), len(ya) - ya.sum()))
+    if calibration != "none" and minority >= CALIBRATION_FOLDS:
         folds = stratified_folds(ya, CALIBRATION_FOLDS, seed)
         oof = np.zeros(len(ya))
         for test in folds:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from leadledger.errors import InvalidArgument, UnknownField
+from leadledger.errors import ConfigError, InvalidArgument, UnknownField
 from tests.conftest import rows_by
 from tests.money.story import load_money, money_config
 
@@ -219,8 +219,11 @@ def test_bad_parameters(ws: Any) -> None:
 
 
 def test_persona_needs_the_attribute(make_project: Any) -> None:
-    w = make_project(
-        text=money_config(**{"attributes: [persona, segment]": "attributes: [segment]"})
-    )
+    # without the persona attribute, mapping campaigns to personas is a config error …
+    no_persona = money_config(**{"attributes: [persona, segment]": "attributes: [segment]"})
+    with pytest.raises(ConfigError, match="persona"):
+        make_project(text=no_persona)
+    # … and without the mapping, --by persona names what is missing
+    w = make_project(text=no_persona.replace("  campaign_personas: {cfo_ads: cfo}\n", ""))
     with pytest.raises(UnknownField, match="persona"):
         costs(w, by="persona")
