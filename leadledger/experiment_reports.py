@@ -26,7 +26,7 @@ from leadledger.experiments import assignment, lift, stats
 from leadledger.ledger.importer import file_sha256
 from leadledger.ledger.readers import ROW, read_file
 from leadledger.report import Report
-from leadledger.reports import _as_of, _skip_note, check_stage
+from leadledger.reports import check_stage, parse_as_of, skip_note
 from leadledger.suggest import did_you_mean
 
 if TYPE_CHECKING:
@@ -169,7 +169,7 @@ def experiment_report(
     exp = find_experiment(ws.cfg, name)
     alpha = _check_alpha(alpha)
     stages = _report_stages(ws, exp, stage)
-    as_of_ts = _as_of(ws, as_of)
+    as_of_ts = parse_as_of(ws, as_of)
     tables = ws.store.tables()
     notes: list[str] = []
     if exp.assignment == "hash":
@@ -222,7 +222,7 @@ def experiment_report(
         notes.append(srm)
     notes += [
         f"rate = leads that reached the stage by {as_of_ts.isoformat()} ÷ leads in the group; "
-        + _skip_note(ws),
+        + skip_note(ws),
         "lift_abs = test_rate − control_rate; lift_rel = lift_abs ÷ control_rate; "
         f"ci_low/ci_high = {level} Wald interval of lift_abs (unpooled standard error); "
         f"lift_rel_ci_* = {level} Katz log interval of the rate ratio, minus 1",
@@ -385,7 +385,7 @@ def experiment_assign(
         raise InvalidArgument(
             f"--group '{group}' is not control or test", hint=did_you_mean(group, GROUPS)
         )
-    as_of_ts = _as_of(ws, as_of)
+    as_of_ts = parse_as_of(ws, as_of)
     if exp.assignment == "hash":
         frame = _hash_assignment(ws, exp, as_of_ts)
     else:
@@ -646,7 +646,7 @@ def experiment_import(
                 ]
             ),
         )
-    members = _imported_assignment(ws, exp, _as_of(ws, None))
+    members = _imported_assignment(ws, exp, parse_as_of(ws, None))
     counts = _group_counts(members)
     not_in_ledger = int((~members["in_ledger"]).sum()) if len(members) else 0
     df = pd.DataFrame(

@@ -107,12 +107,12 @@ def last_instant(ws: Workspace) -> pd.Timestamp | None:
 
 
 def _resolve_as_of(ws: Workspace, as_of: Any, *, default_now: bool) -> pd.Timestamp:
-    from leadledger.reports import _as_of
+    from leadledger.reports import parse_as_of
 
     if as_of is not None:
-        return _as_of(ws, as_of)
+        return parse_as_of(ws, as_of)
     if default_now:
-        return _as_of(ws, None)
+        return parse_as_of(ws, None)
     last = last_instant(ws)
     if last is None:
         raise NotEnoughHistory(

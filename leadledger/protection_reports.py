@@ -27,8 +27,8 @@ from leadledger.planning import sla as sl
 from leadledger.planning.business_time import days_table, is_business, unit_seconds
 from leadledger.report import Report
 from leadledger.reports import (
-    _as_of,
     check_period,
+    parse_as_of,
     parse_fields,
     parse_window,
     require_stages,
@@ -156,7 +156,7 @@ def sla_report(
     fields = parse_fields(ws, by)
     listed = list(dict.fromkeys([*WHO, *fields]))
     s, e, notes = resolve_range(ws, start, end, period or "month")
-    as_of_ts = _as_of(ws, as_of)
+    as_of_ts = parse_as_of(ws, as_of)
     clocks = all_clocks(ws, slas, as_of=as_of_ts, fields=listed if view != "rates" else fields)
     clocks = clocks.filter(in_local_days(clocks.started_at, s, e))
     tz = ws.cfg.timezone
@@ -375,7 +375,7 @@ def _decay_history(
     cfg = ws.cfg
     d = cfg.decay
     require_stages(ws, "decay", [d.stage, d.won_stage])
-    as_of_ts = _as_of(ws, as_of)
+    as_of_ts = parse_as_of(ws, as_of)
     today = as_of_ts.tz_convert(cfg.timezone).date()
     try:
         window = parse_window(history if history is not None else DEFAULT_HISTORY)
@@ -704,7 +704,7 @@ def alerts(
         raise InvalidArgument("--timeout must be positive")
     if retries < 0:
         raise InvalidArgument("--retries must not be negative")
-    as_of_ts = _as_of(ws, as_of)
+    as_of_ts = parse_as_of(ws, as_of)
     say = progress or (lambda _msg: None)
     say("checking SLAs")
     rows = sla_alerts(ws, as_of_ts)

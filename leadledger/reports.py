@@ -166,7 +166,7 @@ def periods_frame(ws: Workspace, start: dt.date, end: dt.date, period: str) -> p
     return pd.DataFrame(rows)
 
 
-def _as_of(ws: Workspace, value: Any) -> pd.Timestamp:
+def parse_as_of(ws: Workspace, value: Any) -> pd.Timestamp:
     """--as-of as a UTC instant. A date or a time without an offset is in the project's time
     zone, like --from/--to; a bare date means the end of that day."""
     if value is None:
@@ -199,7 +199,7 @@ def _base_params(start: dt.date, end: dt.date, period: str, fields: list[str]) -
     return {"from": start, "to": end, "period": period, "by": fields}
 
 
-def _skip_note(ws: Workspace) -> str:
+def skip_note(ws: Workspace) -> str:
     if ws.cfg.count_skipped_stages:
         return (
             "skipped stages count as reached: a lead that jumps over a stage enters it when "
@@ -239,7 +239,7 @@ def report_stages(
     notes = [
         *notes,
         "entered = leads whose first entry into the stage falls in the period "
-        f"({ws.cfg.timezone}); " + _skip_note(ws),
+        f"({ws.cfg.timezone}); " + skip_note(ws),
         "per_working_day = entered ÷ working days elapsed in the period (Mon–Fri by default, "
         "minus public holidays and closures); change_per_working_day compares with the previous "
         "period per working day",
@@ -310,7 +310,7 @@ def report_conversion(
     if keys.index(to_stage) <= keys.index(from_stage):
         raise InvalidArgument(f"--to-stage {to_stage} must come after --from-stage {from_stage}")
     window_days = parse_window(window)
-    as_of_ts = _as_of(ws, as_of)
+    as_of_ts = parse_as_of(ws, as_of)
     expr = conv.cohort_conversion(
         tables,
         ws.cfg,
@@ -339,7 +339,7 @@ def report_conversion(
         f"cumulative_rate: of the leads that entered {keys[0]} in the period, the share that "
         f"reached {to_stage}; flow_ratio = entered {to_stage} ÷ entered {from_stage} in the "
         "period (for pacing)",
-        _skip_note(ws),
+        skip_note(ws),
     ]
     ooo = int(df["out_of_order"].sum()) if len(df) else 0
     if ooo:
@@ -382,7 +382,7 @@ def report_velocity(
     s, e, notes = resolve_range(
         ws, start, end, period or "month", periods_back=11 if period else 23
     )
-    as_of_ts = _as_of(ws, as_of)
+    as_of_ts = parse_as_of(ws, as_of)
     expr = velocity.time_in_stage(
         ws.store.tables(), ws.cfg, start=s, end=e, as_of=as_of_ts, period=period, fields=fields
     )

@@ -26,7 +26,7 @@ from leadledger.errors import (
 from leadledger.ledger.derived import current_leads
 from leadledger.ledger.importer import stable_ids
 from leadledger.report import Report
-from leadledger.reports import _as_of, check_stage, last_activity_date, parse_window
+from leadledger.reports import check_stage, last_activity_date, parse_as_of, parse_window
 from leadledger.scoring import backtest as bt
 from leadledger.scoring import rules
 from leadledger.scoring.handoff import SOURCE, scores_with_state
@@ -150,7 +150,7 @@ def score(ws: Workspace, as_of: Any = None, progress: Progress | None = None) ->
     say = progress or (lambda _msg: None)
     scoring = _scoring(ws)
     check_stage(ws, scoring.mql_stage, "mql_stage")
-    as_of_ts = _as_of(ws, as_of)
+    as_of_ts = parse_as_of(ws, as_of)
     now = pd.Timestamp.now(tz="UTC")
     if as_of_ts > now + pd.Timedelta(minutes=1):
         raise InvalidArgument(
@@ -376,14 +376,14 @@ def explain(ws: Workspace, lead_id: str, as_of: Any = None) -> Report:
     notes: list[str] = []
     if as_of is None:
         latest = _latest_as_of(ws, lead_id)
-        as_of_ts = latest if latest is not None else _as_of(ws, None)
+        as_of_ts = latest if latest is not None else parse_as_of(ws, None)
         notes.append(
             f"as of the latest scoring run for this lead, {as_of_ts.isoformat()}"
             if latest is not None
             else "as of now (the lead has not been scored yet)"
         )
     else:
-        as_of_ts = _as_of(ws, as_of)
+        as_of_ts = parse_as_of(ws, as_of)
     w = rules.rule_table(tables, scoring, as_of_ts)
     row = ws.store.execute(w.filter(w.lead_id == lead_id))
     if row.empty:
@@ -548,13 +548,13 @@ def _backtest_frame(
             raise NotEnoughHistory(
                 "the ledger has no leads to backtest", hint="import leads and stages first"
             )
-        as_of_ts = _as_of(ws, (last - pd.Timedelta(days=window_days)).isoformat())
+        as_of_ts = parse_as_of(ws, (last - pd.Timedelta(days=window_days)).isoformat())
         notes.append(
             f"--as-of defaults to {window_days:g} days before the last day with data ({last}): "
             "the outcome window is fully observed"
         )
     else:
-        as_of_ts = _as_of(ws, as_of)
+        as_of_ts = parse_as_of(ws, as_of)
     expr = bt.population(
         ws.store.tables(),
         ws.cfg,
@@ -688,7 +688,7 @@ def unmatched_rules(ws: Workspace) -> list[str]:
     scoring = ws.cfg.scoring
     if not scoring.rules:
         return []
-    as_of = _as_of(ws, None)
+    as_of = parse_as_of(ws, None)
     counts = ws.store.execute(rules.rule_matches(ws.store.tables(), scoring, as_of))
     out = []
     for spec in rules.specs(scoring):

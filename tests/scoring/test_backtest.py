@@ -62,13 +62,13 @@ def ws(company: Path) -> Any:
 
 
 def _population(ws: Any, as_of: str, window: float = 90) -> pd.DataFrame:
-    from leadledger.reports import _as_of
+    from leadledger.reports import parse_as_of
 
     expr = bt.population(
         ws.store.tables(),
         ws.cfg,
         ws.cfg.scoring,
-        as_of=_as_of(ws, as_of),
+        as_of=parse_as_of(ws, as_of),
         outcome="sql",
         window_days=window,
         cohort_days=window,
