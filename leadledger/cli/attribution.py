@@ -10,6 +10,7 @@ import typer
 from leadledger.cli.main import (
     FormatOpt,
     FromOpt,
+    LookbackOpt,
     ProjectOpt,
     ToOpt,
     _check_format,
@@ -44,15 +45,7 @@ def attribution(
             show_default=False,
         ),
     ] = None,
-    lookback: Annotated[
-        str | None,
-        typer.Option(
-            "--lookback",
-            help="Touches this long before the conversion count, e.g. 90d, 12w "
-            "(default: attribution.lookback_days).",
-            show_default=False,
-        ),
-    ] = None,
+    lookback: LookbackOpt = None,
     paths: Annotated[
         Path | None,
         typer.Option(

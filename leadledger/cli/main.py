@@ -63,6 +63,27 @@ ByOpt = Annotated[
     ),
 ]
 
+#: Shared by `report costs` and `report roi`.
+UntaggedOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--untagged",
+        help="Costs without a channel: by_leads, even or unallocated "
+        "(default: costs.untagged in leadledger.yaml).",
+        show_default=False,
+    ),
+]
+#: Shared by `attribution` and `report roi`.
+LookbackOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--lookback",
+        help="Touches this long before the conversion get credit, e.g. 90d, 12w "
+        "(default: attribution.lookback_days).",
+        show_default=False,
+    ),
+]
+
 
 def _workspace(project: Path | None) -> Any:
     from leadledger.service import Workspace
@@ -444,15 +465,7 @@ def report_costs(
     by: Annotated[
         str, typer.Option("--by", help="channel, campaign, category or persona.")
     ] = "channel",
-    untagged: Annotated[
-        str | None,
-        typer.Option(
-            "--untagged",
-            help="Costs without a channel: by_leads, even or unallocated "
-            "(default: costs.untagged in leadledger.yaml).",
-            show_default=False,
-        ),
-    ] = None,
+    untagged: UntaggedOpt = None,
     project: ProjectOpt = None,
     fmt: FormatOpt = "table",
     start: FromOpt = None,
@@ -481,24 +494,8 @@ def report_roi(
         ),
     ] = None,
     by: Annotated[str, typer.Option("--by", help="channel or campaign.")] = "channel",
-    lookback: Annotated[
-        str | None,
-        typer.Option(
-            "--lookback",
-            help="Touches older than this before the conversion get no credit, e.g. 90d "
-            "(default: attribution.lookback_days).",
-            show_default=False,
-        ),
-    ] = None,
-    untagged: Annotated[
-        str | None,
-        typer.Option(
-            "--untagged",
-            help="Costs without a channel: by_leads, even or unallocated "
-            "(default: costs.untagged).",
-            show_default=False,
-        ),
-    ] = None,
+    lookback: LookbackOpt = None,
+    untagged: UntaggedOpt = None,
     project: ProjectOpt = None,
     fmt: FormatOpt = "table",
     start: FromOpt = None,
