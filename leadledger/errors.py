@@ -120,3 +120,25 @@ class ScoringNotConfigured(LeadledgerError):
     """A scoring command runs on a project whose leadledger.yaml has no scoring rules."""
 
     code = "scoring_not_configured"
+
+
+class StoreLocked(LeadledgerError):
+    """The embedded DuckDB file is held by another process (a running ``leadledger serve``)."""
+
+    code = "store_locked"
+
+
+class Unauthorized(LeadledgerError):
+    """No valid API token was given."""
+
+    code = "unauthorized"
+
+
+class Forbidden(LeadledgerError):
+    """The token's scope does not allow this call."""
+
+    code = "forbidden"
+
+
+class TokenNotFound(LeadledgerError):
+    code = "token_not_found"

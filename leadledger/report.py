@@ -56,9 +56,10 @@ class Report:
     def to_json(self) -> str:
         return json.dumps(self.as_dict(), indent=2, ensure_ascii=False)
 
-    def to_csv(self) -> str:
+    def to_csv(self, table: str | None = None) -> str:
+        """The main table as CSV, or the companion table ``table`` (a key of ``extra``)."""
         buf = io.StringIO()
-        frame = self.frame.copy()
+        frame = (self.frame if table in (None, "", "rows") else self.extra[str(table)][1]).copy()
         for c in frame.columns:
             frame[c] = frame[c].map(plain)
         frame.to_csv(buf, index=False, lineterminator="\n")
@@ -87,3 +88,44 @@ def plain(value: Any) -> Any:
     if value is pd.NA or value is pd.NaT:
         return None
     return value
+
+
+#: Columns shown as percents (a ratio of 0.25 reads 25.0 %); every surface rounds the same way.
+PERCENT_SUFFIXES = (
+    "rate",
+    "ratio",
+    "share",
+    "quality",
+    "change_per_working_day",
+    "change_rel",
+    "band_low",
+    "band_high",
+    "roi",
+    "precision",
+    "recall",
+)
+
+
+def is_percent(column: str) -> bool:
+    return column.endswith(PERCENT_SUFFIXES)
+
+
+def display(value: Any, column: str) -> str:
+    """Round for display only."""
+    value = plain(value)
+    if value is None:
+        return "–"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "–"
+        if is_percent(column):
+            sign = "+" if column.startswith("change") and value > 0 else ""
+            return f"{sign}{value * 100:.1f} %"
+        if value.is_integer() and abs(value) < 1e15 and not column.endswith(("days", "day")):
+            return f"{int(value):,}"
+        return f"{value:,.2f}"
+    return str(value)

@@ -213,3 +213,26 @@ class Workspace:
         from leadledger.protection_reports import alerts
 
         return alerts(self, **params)
+
+    # -- API tokens ---------------------------------------------------------------------
+    def token_create(self, scope: str, name: str | None = None) -> tuple[dict[str, Any], str]:
+        """A new API token: its listing row and the secret, shown this once."""
+        from leadledger import tokens
+
+        return tokens.create(self.store, scope, name)
+
+    def token_list(self) -> Report:
+        from leadledger import tokens
+
+        return Report("tokens", {}, tokens.listing(self.store), title="API tokens")
+
+    def token_revoke(self, token: str) -> dict[str, Any]:
+        from leadledger import tokens
+
+        return tokens.revoke(self.store, token)
+
+    def token_verify(self, secret: str | None, needed: str) -> dict[str, Any]:
+        """The token's id, name and scope, or ``Unauthorized`` / ``Forbidden``."""
+        from leadledger import tokens
+
+        return tokens.verify(self.store, secret, needed)

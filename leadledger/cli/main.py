@@ -558,8 +558,18 @@ def demo(
     leads: Annotated[int, typer.Option(help="Number of synthetic leads.")] = 20000,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
     fmt: FormatOpt = "table",
+    serve: Annotated[
+        bool,
+        typer.Option(
+            "--serve/--no-serve",
+            help="End by serving the demo's dashboard on 127.0.0.1 (no tokens; Ctrl-C stops). "
+            "Never with --format json or csv.",
+        ),
+    ] = True,
+    port: Annotated[int, typer.Option(help="Port of the dashboard.")] = 8000,
 ) -> None:
-    """Build a demo project from a synthetic company and print a funnel summary.
+    """Build a demo project from a synthetic company, print a funnel summary, then serve its
+    dashboard (and print the URL).
 
     Example: leadledger demo ./demo --leads 20000
     """
@@ -582,6 +592,11 @@ def demo(
             f"demo project: {directory.resolve()}  (try: leadledger report stages "
             f"--project {directory} --by channel)"
         )
+    if serve and fmt == "table":
+        from leadledger.cli.web import announce
+        from leadledger.web.server import serve as run
+
+        run(directory, port=port, auth=False, on_ready=lambda u, _: announce(u, auth=False))
 
 
 # the command groups of later capabilities live in their own modules; importing them registers
@@ -593,6 +608,7 @@ from leadledger.cli import (  # noqa: E402, F401
     planning,
     protection,
     scoring,
+    web,
 )
 
 

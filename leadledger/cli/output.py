@@ -2,55 +2,16 @@
 
 from __future__ import annotations
 
-import math
 import sys
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
-from leadledger.report import Report, plain
+from leadledger.report import PERCENT_SUFFIXES, Report, display, is_percent
 
 FORMATS = ("table", "json", "csv")
-PERCENT_SUFFIXES = (
-    "rate",
-    "ratio",
-    "share",
-    "quality",
-    "change_per_working_day",
-    "change_rel",
-    "band_low",
-    "band_high",
-    "roi",
-    "precision",
-    "recall",
-)
-
-
-def is_percent(column: str) -> bool:
-    return column.endswith(PERCENT_SUFFIXES)
-
-
-def display(value: Any, column: str) -> str:
-    """Round for display only."""
-    value = plain(value)
-    if value is None:
-        return "–"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "–"
-        if is_percent(column):
-            sign = "+" if column.startswith("change") and value > 0 else ""
-            return f"{sign}{value * 100:.1f} %"
-        if value.is_integer() and abs(value) < 1e15 and not column.endswith(("days", "day")):
-            return f"{int(value):,}"
-        return f"{value:,.2f}"
-    return str(value)
-
+__all__ = ["FORMATS", "PERCENT_SUFFIXES", "display", "is_percent", "print_report"]
 
 #: Width of tables written to a file or a pipe (a terminal's own width is used when there is one).
 PIPE_WIDTH = 140

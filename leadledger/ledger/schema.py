@@ -237,10 +237,31 @@ SCORE_EVENTS_SCHEMA = ibis.schema(
     }
 )
 
+#: API tokens (``leadledger token``): only a SHA-256 of the secret is kept; the secret is shown
+#: once, at creation. ``scope``: read, write or admin (each includes the ones before it).
+API_TOKENS_SCHEMA = ibis.schema(
+    {
+        "token_id": STR,
+        "name": STR,
+        "scope": STR,
+        "hash": STR,
+        "created_at": TS,
+        "revoked_at": TS,
+    }
+)
+
+#: Events received by ``POST /api/v1/events`` and the form hook, one row per event id: an event
+#: sent again is a duplicate and changes nothing.
+INGESTED_EVENTS_SCHEMA = ibis.schema(
+    {"event_id": STR, "kind": STR, "batch_no": dt.int64, "received_at": TS}
+)
+
 #: Tables that are not import kinds, with their schemas.
 SERVICE_TABLES = {
     "imports": IMPORTS_SCHEMA,
     "experiment_groups": EXPERIMENT_GROUPS_SCHEMA,
     "alerts_sent": ALERTS_SENT_SCHEMA,
     "score_events": SCORE_EVENTS_SCHEMA,
+    "api_tokens": API_TOKENS_SCHEMA,
+    "ingested_events": INGESTED_EVENTS_SCHEMA,
 }

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ import pandas as pd
 import pyarrow as pa
 
 from leadledger.config.models import ProjectConfig
-from leadledger.errors import EngineError
+from leadledger.errors import EngineError, StoreLocked
 from leadledger.ledger.schema import SERVICE_TABLES, Kind, kinds
 
 POSTGRES_PREFIXES = ("postgres://", "postgresql://")
@@ -34,6 +35,44 @@ def _duckdb_path(url: str, project_dir: Path) -> Path:
     raw = raw.removeprefix("/")
     p = Path(raw)
     return p if p.is_absolute() else project_dir / p
+
+
+#: Where a running ``leadledger serve`` says who it is (pid, URL), in the project folder.
+SERVER_FILE = "leadledger-server.json"
+
+
+def running_server(project_dir: Path) -> dict[str, Any] | None:
+    """The server file of a live ``leadledger serve`` on this project, else None (a file left
+    by a server that died is ignored)."""
+    import json
+    import os
+
+    f = project_dir / SERVER_FILE
+    try:
+        info = json.loads(f.read_text(encoding="utf-8"))
+        os.kill(int(info["pid"]), 0)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return info if isinstance(info, dict) else None
+
+
+def locked_error(path: Path, project_dir: Path, exc: Exception) -> StoreLocked:
+    """DuckDB lets one process write a file: name who holds it and what to do."""
+    server = running_server(project_dir)
+    if server:
+        return StoreLocked(
+            f"the ledger {path.name} is held by 'leadledger serve' (pid {server['pid']}, "
+            f"{server.get('url', '?')}); DuckDB lets one process open the file",
+            hint=f"read the same reports from {server.get('url', 'the server')}/api/v1 or the "
+            "dashboard, or stop the server (Ctrl-C) and run the command again; on PostgreSQL "
+            "servers and commands can run at once",
+        )
+    held = re.search(r"PID (\d+)", str(exc))
+    who = f"process {held.group(1)}" if held else "another process"
+    return StoreLocked(
+        f"the ledger {path.name} is held by {who}; DuckDB lets one process open the file",
+        hint="wait for that command to finish (or stop it) and run this one again",
+    )
 
 
 class Store:
@@ -62,9 +101,14 @@ class Store:
                         hint="run 'leadledger init' or import data first",
                     )
                 path.parent.mkdir(parents=True, exist_ok=True)
-                con = ibis.duckdb.connect(str(path))
+                try:
+                    con = ibis.duckdb.connect(str(path))
+                except Exception as exc:
+                    if "lock" in str(exc).lower():
+                        raise locked_error(path, project_dir, exc) from exc
+                    raise
                 dialect = "duckdb"
-        except EngineError:
+        except (EngineError, StoreLocked):
             raise
         except Exception as exc:  # the driver's own errors vary by engine
             raise EngineError(
@@ -133,6 +177,20 @@ class Store:
                 cur.execute(sql)
             if not self._in_tx:
                 self.con.con.commit()
+
+    def update_where(self, table: str, values: dict[str, Any], *, column: str, value: Any) -> None:
+        """``UPDATE table SET … WHERE column = value``, values bound as parameters. Only for the
+        service tables that keep a state (API tokens); the ledger's facts are append-only."""
+        sets = ", ".join(f'"{c}" = ?' for c in values)
+        sql = f'UPDATE "{table}" SET {sets} WHERE "{column}" = ?'
+        params = [*values.values(), value]
+        if self.dialect == "duckdb":
+            self.con.con.execute(sql, params)
+            return
+        with self.con.con.cursor() as cur:
+            cur.execute(sql.replace("?", "%s"), params)
+        if not self._in_tx:
+            self.con.con.commit()
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:

@@ -1,0 +1,47 @@
+"""The dashboard's own routes: the root, the token sign-in and a liveness probe."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from leadledger import __version__
+from leadledger.errors import LeadledgerError
+from leadledger.web.app import READ, TOKEN_COOKIE, state
+from leadledger.web.common import render
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/")
+def root() -> Response:
+    return RedirectResponse("/overview", status_code=307)
+
+
+@router.get("/healthz")
+def healthz() -> dict[str, str]:
+    return {"status": "ok", "version": __version__}
+
+
+def _safe_next(target: str) -> str:
+    # only a path of this server: never an open redirect
+    return target if target.startswith("/") and not target.startswith("//") else "/overview"
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request, next: str = "/overview") -> Response:
+    return render(request, "login.html", title="Sign in", next=_safe_next(next), error=None)
+
+
+@router.post("/login", response_class=HTMLResponse)
+def login(request: Request, token: str = Form(...), next: str = Form("/overview")) -> Response:
+    st = state(request)
+    try:
+        st.call(lambda ws: ws.token_verify(token, READ))
+    except LeadledgerError as exc:
+        return render(
+            request, "login.html", title="Sign in", next=_safe_next(next), error=exc.message
+        )
+    resp = RedirectResponse(_safe_next(next), status_code=303)
+    resp.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="strict")
+    return resp
