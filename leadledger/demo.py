@@ -60,6 +60,10 @@ def run_demo(
     company = generate_company(leads=leads, seed=seed)
     files = write_company(company, folder, "csv")
     ws = build_project(folder, company=company, files=files, progress=say)
+    say("saving the demo's goal")
+    with ws:
+        _demo_goal(ws)
+    ws = Workspace(folder)  # reloads leadledger.yaml with the goal
     say("computing reports")
     with ws:
         last = ws.report("stages", period="month").params["to"]
@@ -83,6 +87,28 @@ def run_demo(
         ]
 
 
+def _demo_goal(ws: Workspace) -> str:
+    """Save this year's plan as a goal (``leadledger plan --save plan_YYYY``), so that pacing
+    and the dashboard's "vs goal" have something to measure: 20 % more revenue than the last
+    twelve months won, for the calendar year of the data's last day, rates measured."""
+    last = ws.report("stages", period="month").params["to"]
+    plan = _plan_for(ws, dt.date(last.year, 1, 1), dt.date(last.year, 12, 31))
+    name = f"plan_{last.year}"
+    ws.save_goal(name, plan, force=True)
+    return name
+
+
+def _plan_for(ws: Workspace, start: dt.date, end: dt.date | None = None) -> Report:
+    """The reverse funnel of 20 % more revenue than the last twelve months won (rounded up to
+    100,000), every rate and the deal size measured from the demo's own history."""
+    from leadledger.planning_reports import history_window, measured
+
+    h_start, h_end = history_window(ws, "12m")
+    won = measured(ws, h_start, h_end, {})["revenue"]
+    target = max(math.ceil(won * 1.2 / 100_000), 1) * 100_000
+    return ws.plan(revenue=target, start=start, end=end)
+
+
 def _demo_score(ws: Workspace, last: dt.date) -> Report:
     """Rule scoring as of the last day: the MQL handoff written as stage events; the ten
     highest scores shown (``leadledger score explain LEAD`` explains any of them)."""
@@ -101,9 +127,4 @@ def _demo_score(ws: Workspace, last: dt.date) -> Report:
 def _demo_plan(ws: Workspace, last: dt.date) -> Report:
     """Next year's reverse funnel: 20 % more revenue than the last twelve months won, with every
     rate and the deal size measured from the demo's own history."""
-    from leadledger.planning_reports import history_window, measured
-
-    start, end = history_window(ws, "12m")
-    won = measured(ws, start, end, {})["revenue"]
-    target = max(math.ceil(won * 1.2 / 100_000), 1) * 100_000
-    return ws.plan(revenue=target, start=dt.date(last.year + 1, 1, 1))
+    return _plan_for(ws, dt.date(last.year + 1, 1, 1))

@@ -1485,6 +1485,7 @@ def company_config_text(name: str, start: dt.date, end: dt.date) -> str:
         (r"(?m)^        - \{name: free_email, .*\n", ""),
         (r"(?m)^        - \{name: no_company, .*\n", ""),
         (r"(?m)^        - \{name: unsubscribed, .*\n", ""),
+        (r"(?m)^experiments: \[\]$", _demo_experiment(end)),
     ]
     for pattern, new in replacements:
         found = re.search(pattern, text)
@@ -1492,6 +1493,20 @@ def company_config_text(name: str, start: dt.date, end: dt.date) -> str:
             raise RuntimeError(f"the default leadledger.yaml has no line matching {pattern!r}")
         text = text[: found.start()] + new + text[found.end() :]
     return text
+
+
+def _demo_experiment(end: dt.date) -> str:
+    """One hash-assigned experiment for the demo: a 10 % holdout of the MQLs of the data's last
+    two quarters from the nurture programme (the data has no treatment effect: the groups differ
+    by chance only, which is what an honest report then says)."""
+    last_q = dt.date(end.year, 3 * ((end.month - 1) // 3) + 1, 1)
+    before = last_q - dt.timedelta(days=1)  # the previous quarter's last day
+    first = dt.date(before.year, 3 * ((before.month - 1) // 3) + 1, 1)
+    return (
+        "experiments:\n"
+        f"  - {{name: nurture_holdout, stage: mql, control_share: 0.1, "
+        f"start: {first.isoformat()}, end: {end.isoformat()}}}"
+    )
 
 
 # -- writing -------------------------------------------------------------------------------------
