@@ -142,3 +142,21 @@ class Forbidden(LeadledgerError):
 
 class TokenNotFound(LeadledgerError):
     code = "token_not_found"
+
+
+class BatchTooLarge(LeadledgerError):
+    """``POST /api/v1/events`` with more events than one batch may carry (HTTP 413)."""
+
+    code = "batch_too_large"
+
+
+class ChromiumNotFound(LeadledgerError):
+    """``export report --format pdf``: no headless Chromium to print the PDF with."""
+
+    code = "chromium_not_found"
+
+
+class PdfFailed(LeadledgerError):
+    """Headless Chromium ran but did not print the PDF (crash, timeout)."""
+
+    code = "pdf_failed"

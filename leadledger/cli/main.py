@@ -604,6 +604,7 @@ def demo(
 from leadledger.cli import (  # noqa: E402, F401
     attribution,
     experiments,
+    export,
     model,
     planning,
     protection,

@@ -1,7 +1,800 @@
-"""Dashboard pages (being built)."""
+"""Dashboard pages Pipeline health, Scoring, Experiments, Data and the Executive report (with its
+HTML and PDF downloads), and the two read-only API calls behind their own tables
+(``/api/v1/score/distribution``, ``/api/v1/executive``).
+
+Every number comes from the façade called with the CLI's parameters (``sla``, ``decay``,
+``alerts``, ``score backtest``/``explain``, ``experiment report``, ``check``, the imports
+listing, ``export report``); the pages pick and round for display only, and each table links to
+the API's CSV of the very same call. Nothing here writes: alerts are listed, never sent, and the
+score distribution reads the last ``leadledger score`` run instead of scoring again.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import datetime as dt
+from pathlib import Path as FsPath
+from typing import Annotated, Any
 
-router = APIRouter(include_in_schema=False)
+import pandas as pd
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import FileResponse, HTMLResponse, Response
+
+from leadledger.errors import InvalidArgument, LeadledgerError
+from leadledger.report import Report, display, plain
+from leadledger.service import Workspace
+from leadledger.web import executive
+from leadledger.web.app import Read
+from leadledger.web.common import (
+    Filters,
+    FormatQ,
+    TableQ,
+    api_link,
+    chart,
+    filters,
+    records,
+    render,
+    report_response,
+    table,
+)
+
+router = APIRouter()
+F = Annotated[Filters, Depends(filters)]
+AsOfQ = Annotated[
+    str | None,
+    Query(description="Evaluate as of this time (date or timestamp; default now), like --as-of."),
+]
+QUARANTINE_ROWS = 10
+
+
+def _blank(value: str | None) -> str | None:
+    return value.strip() if value and value.strip() else None
+
+
+def _try(fn: Any) -> tuple[Report | None, str | None]:
+    """Run a façade call; a typed error becomes a note on the page (empty data, no crash)."""
+    try:
+        return fn(), None
+    except LeadledgerError as exc:
+        return None, exc.message + (f" ({exc.hint})" if exc.hint else "")
+
+
+def _cards(items: list[tuple[str, str, Any, str, str]]) -> list[dict[str, Any]]:
+    """KPI cards: (key, label, raw value, column for display, sub line)."""
+    return [
+        {
+            "key": key,
+            "label": label,
+            "value": display(value, column),
+            "raw": plain(value),
+            "lines": [{"text": sub}] if sub else [],
+        }
+        for key, label, value, column, sub in items
+    ]
+
+
+def _rows(frame: pd.DataFrame, columns: list[str] | None) -> list[str] | None:
+    return [c for c in columns if c in frame.columns] if columns else None
+
+
+# -- charts ------------------------------------------------------------------------------------
+def decay_chart(curve: pd.DataFrame) -> dict[str, Any]:
+    data = curve[["bucket", "rate", "ci_low", "ci_high", "sqls", "customers", "source"]].copy()
+    order = list(data["bucket"].astype(str))
+    x = {"field": "bucket", "type": "nominal", "sort": order, "title": "business days to follow-up"}
+    spec = {
+        "data": {"values": records(data)},
+        "layer": [
+            {
+                "mark": {"type": "bar", "color": "#3b6ea8", "opacity": 0.85},
+                "encoding": {
+                    "x": x,
+                    "y": {
+                        "field": "rate",
+                        "type": "quantitative",
+                        "axis": {"format": "%"},
+                        "title": "SQL → customer",
+                    },
+                    "tooltip": [
+                        {"field": "bucket"},
+                        {"field": "rate", "format": ".1%"},
+                        {"field": "ci_low", "format": ".1%"},
+                        {"field": "ci_high", "format": ".1%"},
+                        {"field": "sqls"},
+                        {"field": "customers"},
+                        {"field": "source"},
+                    ],
+                },
+            },
+            {
+                "mark": {"type": "rule", "color": "#1d2733", "strokeWidth": 1.5},
+                "encoding": {
+                    "x": x,
+                    "y": {"field": "ci_low", "type": "quantitative"},
+                    "y2": {"field": "ci_high"},
+                },
+            },
+        ],
+    }
+    return chart(spec, chart_id="decay-curve", title="Decay curve: conversion by follow-up delay")
+
+
+def rate_chart(frame: pd.DataFrame, key: str, *, chart_id: str, title: str) -> dict[str, Any]:
+    """A heatmap: one row per SLA and ``key`` value, one column per period, colour = breach
+    rate (a line per owner and SLA would be unreadable)."""
+    data = frame[["sla", "period", key, "breach_rate", "decided", "breached"]].copy()
+    data[key] = data[key].astype(object).where(data[key].notna(), "(none)")
+    data["row"] = data["sla"].astype(str) + " · " + data[key].astype(str)
+    spec = {
+        "data": {"values": records(data)},
+        "height": {"step": 14},
+        "mark": "rect",
+        "encoding": {
+            "x": {
+                "field": "period",
+                "type": "ordinal",
+                "timeUnit": "yearmonthdate",
+                "title": None,
+            },
+            "y": {"field": "row", "type": "nominal", "title": None},
+            "color": {
+                "field": "breach_rate",
+                "type": "quantitative",
+                "scale": {"scheme": "orangered", "domain": [0, 1]},
+                "legend": {"format": "%", "title": "breach rate"},
+            },
+            "tooltip": [
+                {"field": "sla"},
+                {"field": key},
+                {"field": "period", "type": "temporal"},
+                {"field": "breach_rate", "format": ".1%"},
+                {"field": "breached"},
+                {"field": "decided"},
+            ],
+        },
+    }
+    return chart(spec, chart_id=chart_id, title=title)
+
+
+def histogram_chart(frame: pd.DataFrame, threshold: float | None) -> dict[str, Any]:
+    data = frame[["bin_from", "bin_to", "leads", "share"]].copy()
+    layers: list[dict[str, Any]] = [
+        {
+            "mark": {"type": "bar", "color": "#3b6ea8"},
+            "encoding": {
+                "x": {
+                    "field": "bin_from",
+                    "type": "quantitative",
+                    "bin": {"binned": True},
+                    "title": "score",
+                },
+                "x2": {"field": "bin_to"},
+                "y": {"field": "leads", "type": "quantitative"},
+                "tooltip": [
+                    {"field": "bin_from"},
+                    {"field": "bin_to"},
+                    {"field": "leads"},
+                    {"field": "share", "format": ".1%"},
+                ],
+            },
+        }
+    ]
+    if threshold is not None:
+        layers.append(
+            {
+                "data": {"values": [{"threshold": threshold}]},
+                "mark": {"type": "rule", "color": "#c2412d", "strokeDash": [4, 3]},
+                "encoding": {"x": {"field": "threshold", "type": "quantitative", "title": "score"}},
+            }
+        )
+    spec = {"data": {"values": records(data)}, "layer": layers}
+    return chart(spec, chart_id="score-histogram", title="Scores of the latest run")
+
+
+def tradeoff_chart(frame: pd.DataFrame) -> dict[str, Any]:
+    cols = ["threshold", "precision", "recall", "acceptance_rate"]
+    long = frame[[c for c in cols if c in frame]].melt(
+        id_vars=["threshold"], var_name="measure", value_name="value"
+    )
+    spec = {
+        "data": {"values": records(long)},
+        "mark": {"type": "line", "point": True},
+        "encoding": {
+            "x": {"field": "threshold", "type": "quantitative"},
+            "y": {"field": "value", "type": "quantitative", "axis": {"format": "%"}, "title": None},
+            "color": {"field": "measure", "type": "nominal"},
+            "tooltip": [
+                {"field": "threshold"},
+                {"field": "measure"},
+                {"field": "value", "format": ".1%"},
+            ],
+        },
+    }
+    return chart(spec, chart_id="score-tradeoff", title="Threshold trade-off")
+
+
+def lift_chart(frame: pd.DataFrame, name: str) -> dict[str, Any]:
+    data = frame[["stage", "lift_abs", "ci_low", "ci_high"]].copy()
+    order = list(data["stage"].astype(str))
+    y = {"field": "stage", "type": "nominal", "sort": order, "title": None}
+    spec = {
+        "data": {"values": records(data)},
+        "layer": [
+            {
+                "mark": {"type": "rule", "strokeWidth": 2, "color": "#5b6b7c"},
+                "encoding": {
+                    "y": y,
+                    "x": {
+                        "field": "ci_low",
+                        "type": "quantitative",
+                        "axis": {"format": "%"},
+                        "title": "absolute lift (test − control) with its interval",
+                    },
+                    "x2": {"field": "ci_high"},
+                },
+            },
+            {
+                "mark": {"type": "point", "filled": True, "size": 70, "color": "#3b6ea8"},
+                "encoding": {
+                    "y": y,
+                    "x": {"field": "lift_abs", "type": "quantitative"},
+                    "tooltip": [
+                        {"field": "stage"},
+                        {"field": "lift_abs", "format": ".2%"},
+                        {"field": "ci_low", "format": ".2%"},
+                        {"field": "ci_high", "format": ".2%"},
+                    ],
+                },
+            },
+            {
+                "data": {"values": [{"zero": 0}]},
+                "mark": {"type": "rule", "strokeDash": [4, 3], "color": "#c2412d"},
+                "encoding": {"x": {"field": "zero", "type": "quantitative"}},
+            },
+        ],
+    }
+    return chart(spec, chart_id=f"lift-{name}", title=f"{name}: lift by stage")
+
+
+# -- Pipeline health ---------------------------------------------------------------------------
+@router.get("/health", include_in_schema=False, response_class=HTMLResponse)
+def health_page(request: Request, st: Read, f: F, as_of: AsOfQ = None) -> Response:
+    as_of = _blank(as_of)
+    rates_by = [b for b in (f.by, "owner", "channel") if b]
+    rates_by = list(dict.fromkeys(rates_by))[:2]
+
+    def build(ws: Workspace) -> dict[str, Any]:
+        common = {"start": f.start, "end": f.end, "as_of": as_of}
+        out: dict[str, Any] = {
+            "breaches": _try(lambda: ws.sla(view="breaches", period=f.period, **common)),
+            "rates": [
+                (
+                    b,
+                    _try(
+                        lambda b=b: ws.sla(view="rates", period=f.period, by=b, **common)  # type: ignore[misc]
+                    ),
+                )
+                for b in rates_by
+            ],
+            "decay": _try(lambda: ws.decay(**common)),
+            "alerts": _try(lambda: ws.alerts(as_of=as_of)),
+        }
+        return out
+
+    got = st.call(build)
+    notes: list[str] = []
+    cards: list[dict[str, Any]] = []
+    charts: list[dict[str, Any]] = []
+    tables: list[dict[str, Any]] = []
+    extra = {"as_of": as_of}
+    breaches, err = got["breaches"]
+    if breaches is not None:
+        notes += breaches.notes[:1]
+        cards += _cards(
+            [
+                (
+                    "open_breaches",
+                    "Open SLA breaches",
+                    len(breaches.frame),
+                    "count",
+                    "clocks past due",
+                )
+            ]
+        )
+        tables.append(
+            table(
+                breaches,
+                title="Open SLA breaches",
+                table_id="sla-breaches",
+                columns=_rows(breaches.frame, breaches.table_columns),
+                csv=api_link("sla", f, view="breaches", format="csv", **extra),
+            )
+        )
+    else:
+        notes.append(f"SLA breaches: {err}")
+    for b, (rates, err) in got["rates"]:
+        if rates is None:
+            notes.append(f"SLA breach rates by {b}: {err}")
+            continue
+        if len(rates.frame):
+            charts.append(
+                rate_chart(rates.frame, b, chart_id=f"sla-rates-{b}", title=f"Breach rate by {b}")
+            )
+        tables.append(
+            table(
+                rates,
+                title=f"SLA breach rates by {b}",
+                table_id=f"sla-rates-{b}",
+                columns=_rows(rates.frame, rates.table_columns),
+                csv=api_link("sla", f, view="rates", by=b, format="csv", **extra),
+            )
+        )
+    decay, err = got["decay"]
+    if decay is not None and len(decay.frame):
+        row = decay.frame.iloc[0]
+        cards += _cards(
+            [
+                (
+                    "value_at_risk",
+                    "Value at risk now",
+                    row.get("value_at_risk"),
+                    "value_at_risk",
+                    f"{display(row.get('open_sqls'), 'open_sqls')} open SQLs not followed up",
+                ),
+                (
+                    "value_lost",
+                    "Value lost in range",
+                    row.get("value_lost"),
+                    "value_lost",
+                    f"{display(row.get('neglected'), 'neglected')} of "
+                    f"{display(row.get('sqls'), 'sqls')} SQLs neglected",
+                ),
+                ("value_per_sql", "Value per SQL", row.get("value_per_sql"), "value_per_sql", ""),
+            ]
+        )
+        dparams = {"from": decay.params.get("from"), "to": decay.params.get("to")}
+        tables.append(
+            table(
+                decay,
+                title="Lead decay in money",
+                table_id="decay",
+                columns=_rows(decay.frame, decay.table_columns),
+                csv=api_link("decay", None, format="csv", **dparams, **extra),
+            )
+        )
+        for key, (title, frame) in decay.extra.items():
+            if key == "curve" and len(frame):
+                charts.append(decay_chart(frame))
+            tables.append(
+                table(
+                    frame,
+                    title=title,
+                    table_id=f"decay-{key}",
+                    csv=api_link("decay", None, format="csv", table=key, **dparams, **extra),
+                )
+            )
+    else:
+        notes.append(f"lead decay: {err or 'no SQLs in the history window'}")
+    alerts, err = got["alerts"]
+    if alerts is not None:
+        cards += _cards(
+            [("alerts", "Alerts", len(alerts.frame), "count", "listed here, never sent")]
+        )
+        tables.append(
+            table(
+                alerts,
+                title="Alerts (read-only: nothing is sent from here)",
+                table_id="alerts",
+                columns=_rows(alerts.frame, alerts.table_columns),
+                csv=api_link("alerts", None, format="csv", **extra),
+            )
+        )
+    else:
+        notes.append(f"alerts: {err}")
+    return render(
+        request,
+        "health.html",
+        title="Pipeline health",
+        f=f,
+        notes=notes,
+        cards=cards,
+        charts=charts,
+        tables=tables,
+        as_of=as_of,
+        breakdowns=["owner", "channel", "campaign", "persona", "segment"],
+    )
+
+
+# -- Scoring -----------------------------------------------------------------------------------
+@router.get("/scoring", include_in_schema=False, response_class=HTMLResponse)
+def scoring_page(
+    request: Request,
+    st: Read,
+    f: F,
+    lead: Annotated[str | None, Query(description="Explain this lead's score.")] = None,
+    outcome: Annotated[str, Query(description="Backtest outcome stage.")] = "sql",
+    window: Annotated[str, Query(description="Backtest outcome window, e.g. 90d.")] = "90d",
+) -> Response:
+    lead = _blank(lead)
+    if st.ws.cfg.scoring is None:
+        return render(
+            request,
+            "scoring.html",
+            title="Scoring",
+            f=f,
+            notes=["this project has no scoring rules (scoring: in leadledger.yaml)"],
+            cards=[],
+            charts=[],
+            tables=[],
+            explain=None,
+            lead=lead,
+            outcome=outcome,
+            window=window,
+        )
+
+    def build(ws: Workspace) -> dict[str, Any]:
+        return {
+            "dist": _try(lambda: ws.score_distribution()),
+            "backtest": _try(lambda: ws.score_backtest(outcome=outcome, window=window)),
+            # an unknown lead is the typed 404 (lead_not_found), not a note
+            "explain": ws.score_explain(lead) if lead else None,
+        }
+
+    got = st.call(build)
+    notes: list[str] = []
+    cards: list[dict[str, Any]] = []
+    charts: list[dict[str, Any]] = []
+    tables: list[dict[str, Any]] = []
+    dist, err = got["dist"]
+    if dist is not None:
+        notes += dist.notes[:1]
+        if len(dist.frame):
+            p = dist.params
+            cards += _cards(
+                [
+                    ("scored", "Leads scored", p["leads"], "leads", f"as of {p['as_of']:%Y-%m-%d}"),
+                    (
+                        "over_threshold",
+                        "At or over the threshold",
+                        p["over_threshold"],
+                        "leads",
+                        f"threshold {display(p['threshold'], 'threshold')}",
+                    ),
+                    ("median", "Median score", p["median"], "score", ""),
+                ]
+            )
+            charts.append(histogram_chart(dist.frame, p.get("threshold")))
+        tables.append(
+            table(
+                dist,
+                title=dist.title or "Score distribution",
+                table_id="score-distribution",
+                csv=api_link("score/distribution", None, format="csv"),
+            )
+        )
+    else:
+        notes.append(f"score distribution: {err}")
+    bt, err = got["backtest"]
+    bparams = {"outcome": outcome, "window": window}
+    if bt is not None:
+        notes += bt.notes[:1]
+        if len(bt.frame):
+            charts.append(tradeoff_chart(bt.frame))
+        tables.append(
+            table(
+                bt,
+                title=bt.title or "Backtest",
+                table_id="score-backtest",
+                csv=api_link("score/backtest", None, format="csv", **bparams),
+            )
+        )
+        for key, (title, frame) in bt.extra.items():
+            tables.append(
+                table(
+                    frame,
+                    title=title,
+                    table_id=f"score-backtest-{key}",
+                    csv=api_link("score/backtest", None, format="csv", table=key, **bparams),
+                )
+            )
+    else:
+        notes.append(f"threshold trade-off: {err}")
+    explain: dict[str, Any] | None = None
+    ex = got["explain"]
+    if ex is not None:
+        explain = {
+            "title": ex.title,
+            "score": plain(ex.params.get("score")),
+            "notes": ex.notes,
+            "table": table(
+                ex,
+                title=ex.title or f"Score of {lead}",
+                table_id="score-explain",
+                csv=api_link(f"score/explain/{lead}", None, format="csv"),
+            ),
+        }
+    return render(
+        request,
+        "scoring.html",
+        title="Scoring",
+        f=f,
+        notes=notes,
+        cards=cards,
+        charts=charts,
+        tables=tables,
+        explain=explain,
+        lead=lead,
+        outcome=outcome,
+        window=window,
+    )
+
+
+# -- Experiments -------------------------------------------------------------------------------
+@router.get("/experiments", include_in_schema=False, response_class=HTMLResponse)
+def experiments_page(request: Request, st: Read, f: F, as_of: AsOfQ = None) -> Response:
+    as_of = _blank(as_of)
+    names = [e.name for e in st.ws.cfg.experiments]
+
+    def build(ws: Workspace) -> list[tuple[str, tuple[Report | None, str | None]]]:
+        return [
+            (n, _try(lambda n=n: ws.experiment_report(n, as_of=as_of)))  # type: ignore[misc]
+            for n in names
+        ]
+
+    got = st.call(build)
+    sections = []
+    for exp in st.ws.cfg.experiments:
+        rep, err = dict(got)[exp.name]
+        section: dict[str, Any] = {
+            "name": exp.name,
+            "stage": exp.stage,
+            "period": f"{exp.start or '…'} to {exp.end or '…'}",
+            "notes": [],
+            "chart": None,
+            "tables": [],
+        }
+        if rep is None:
+            section["notes"].append(err)
+        else:
+            section["notes"] = rep.notes
+            if len(rep.frame) and "lift_abs" in rep.frame:
+                section["chart"] = lift_chart(rep.frame, exp.name)
+            section["tables"].append(
+                table(
+                    rep,
+                    title=rep.title or exp.name,
+                    table_id=f"experiment-{exp.name}",
+                    csv=api_link(f"experiments/{exp.name}", None, format="csv", as_of=as_of),
+                )
+            )
+            for key, (title, frame) in rep.extra.items():
+                section["tables"].append(
+                    table(
+                        frame,
+                        title=title,
+                        table_id=f"experiment-{exp.name}-{key}",
+                        csv=api_link(
+                            f"experiments/{exp.name}", None, format="csv", table=key, as_of=as_of
+                        ),
+                    )
+                )
+        sections.append(section)
+    notes = (
+        []
+        if sections
+        else [
+            "no experiment configured: add one under experiments: in leadledger.yaml "
+            "(see docs/experiments.md)"
+        ]
+    )
+    return render(
+        request, "experiments.html", title="Experiments", f=f, notes=notes, sections=sections
+    )
+
+
+# -- Data --------------------------------------------------------------------------------------
+def _quarantine_file(ws: Workspace, rel: str) -> FsPath:
+    root = (ws.project_dir / "imports").resolve()
+    path = (ws.project_dir / rel).resolve()
+    if not path.is_relative_to(root) or path.name != "quarantine.csv" or not path.is_file():
+        raise InvalidArgument(f"no quarantine file {rel}")
+    return path
+
+
+@router.get("/data", include_in_schema=False, response_class=HTMLResponse)
+def data_page(request: Request, st: Read, f: F) -> Response:
+    def build(ws: Workspace) -> dict[str, Any]:
+        imports = ws.imports()
+        samples: list[dict[str, Any]] = []
+        for rec in imports.frame.to_dict(orient="records"):
+            rel = rec.get("quarantine")
+            if (
+                isinstance(rel, str)
+                and rel
+                and not any(s["batch_no"] == rec["batch_no"] for s in samples)
+            ):
+                path = _quarantine_file(ws, rel)
+                head = pd.read_csv(path, nrows=QUARANTINE_ROWS, dtype=str, keep_default_na=False)
+                samples.append(
+                    {"batch_no": int(rec["batch_no"]), "kind": rec["kind"], "head": head}
+                )
+        return {"imports": imports, "samples": samples, "check": _try(lambda: ws.check())}
+
+    got = st.call(build)
+    imports: Report = got["imports"]
+    notes = list(imports.notes)
+    tables = [
+        table(
+            imports,
+            title="Imports",
+            table_id="imports",
+            csv=api_link("imports", None, format="csv"),
+        )
+    ]
+    for key, (title, frame) in imports.extra.items():
+        tables.append(
+            table(
+                frame,
+                title=title,
+                table_id=f"imports-{key}",
+                csv=api_link("imports", None, format="csv", table=key),
+            )
+        )
+    quarantined = []
+    for s in got["samples"]:
+        t = table(
+            s["head"],
+            title=f"Batch {s['batch_no']} ({s['kind']}): first {QUARANTINE_ROWS} quarantined rows",
+            table_id=f"quarantine-{s['batch_no']}",
+            csv=f"/data/quarantine/{s['batch_no']}.csv",
+        )
+        quarantined.append(t)
+    if not quarantined:
+        notes.append("no quarantined rows: every imported row was accepted or skipped")
+    check, err = got["check"]
+    if check is not None:
+        notes += check.notes[:3]
+        tables_check = [
+            table(
+                check,
+                title="Anomalies (leadledger check)",
+                table_id="check",
+                columns=_rows(check.frame, check.table_columns),
+                csv=api_link("check", None, format="csv"),
+            )
+        ]
+    else:
+        notes.append(f"anomalies: {err}")
+        tables_check = []
+    return render(
+        request,
+        "data.html",
+        title="Data",
+        f=f,
+        notes=notes,
+        tables=tables,
+        quarantined=quarantined,
+        checks=tables_check,
+    )
+
+
+@router.get("/data/quarantine/{batch_no}.csv", include_in_schema=False)
+def quarantine_download(st: Read, batch_no: int) -> Response:
+    """The whole quarantine file of one import batch."""
+
+    def find(ws: Workspace) -> FsPath:
+        frame = ws.imports().frame
+        hits = frame[(frame["batch_no"] == batch_no) & frame["quarantine"].notna()]
+        if hits.empty:
+            raise InvalidArgument(f"import batch {batch_no} quarantined no rows")
+        return _quarantine_file(ws, str(hits["quarantine"].iloc[0]))
+
+    path = st.call(find)
+    return FileResponse(
+        path, media_type="text/csv; charset=utf-8", filename=f"quarantine-{batch_no}.csv"
+    )
+
+
+# -- Executive report --------------------------------------------------------------------------
+def _executive(st: Any, f: Filters) -> tuple[Report, str, str]:
+    def build(ws: Workspace) -> tuple[Report, str, str]:
+        rep = ws.executive_report(start=f.start, end=f.end, period=f.period)
+        return rep, ws.cfg.name, ws.cfg.currency
+
+    return st.call(build)  # type: ignore[no-any-return]
+
+
+@router.get("/executive", include_in_schema=False, response_class=HTMLResponse)
+def executive_page(request: Request, st: Read, f: F) -> Response:
+    rep, _name, currency = _executive(st, f)
+    q = f.query(by=None)
+    return render(
+        request,
+        "executive.html",
+        title="Executive report",
+        f=f,
+        notes=[],
+        body=executive.body(rep, currency=currency),
+        css=executive.CSS,
+        html_link=f"/executive/report.html?{q}",
+        pdf_link=f"/executive/report.pdf?{q}",
+        csv_link=api_link("executive", f, format="csv", by=None),
+        table=table(
+            rep,
+            title="The six keys and the ROI",
+            table_id="executive",
+            csv=api_link("executive", f, format="csv", by=None),
+        ),
+    )
+
+
+def _stamp(rep: Report) -> str:
+    return f"{rep.params.get('from')}_{rep.params.get('to')}"
+
+
+@router.get("/executive/report.html", include_in_schema=False)
+def executive_html(st: Read, f: F) -> Response:
+    rep, name, currency = _executive(st, f)
+    return HTMLResponse(
+        executive.document(rep, project=name, currency=currency),
+        headers={
+            "content-disposition": f'attachment; filename="executive-report-{_stamp(rep)}.html"'
+        },
+    )
+
+
+@router.get("/executive/report.pdf", include_in_schema=False)
+def executive_pdf(st: Read, f: F) -> Response:
+    import tempfile
+
+    rep, name, currency = _executive(st, f)
+    html = executive.document(rep, project=name, currency=currency)
+    with tempfile.TemporaryDirectory(prefix="leadledger-export-") as tmp:
+        out = executive.to_pdf(html, FsPath(tmp) / "report.pdf")
+        data = out.read_bytes()
+    return Response(
+        data,
+        media_type="application/pdf",
+        headers={
+            "content-disposition": f'attachment; filename="executive-report-{_stamp(rep)}.pdf"'
+        },
+    )
+
+
+# -- the API of these pages' own tables --------------------------------------------------------
+@router.get("/api/v1/score/distribution", summary="score distribution", tags=["scoring"])
+def api_score_distribution(
+    st: Read,
+    bin_width: Annotated[
+        float, Query(gt=0, le=1000, allow_inf_nan=False, description="Points per bin.")
+    ] = 5.0,
+    format: str = FormatQ,
+    table: str | None = TableQ,
+) -> Response:
+    """Histogram of the latest scoring run's scores (read from score_events; never scores)."""
+    rep = st.call(lambda ws: ws.score_distribution(bin_width=bin_width))
+    return report_response(rep, format, table)
+
+
+@router.get("/api/v1/executive", summary="executive report", tags=["reports"])
+def api_executive(
+    st: Read,
+    start: Annotated[
+        str | None, Query(alias="from", description="First day (YYYY-MM-DD) (`--from`).")
+    ] = None,
+    end: Annotated[
+        str | None, Query(alias="to", description="Last day (YYYY-MM-DD), inclusive (`--to`).")
+    ] = None,
+    period: Annotated[str, Query(description="day, week, month, quarter or year.")] = "month",
+    format: str = FormatQ,
+    table: str | None = TableQ,
+) -> Response:
+    """Seed 000's six keys and the ROI (`leadledger export report --format json`); companion
+    tables traffic, per_working_day, sourced, personas, conversion, roi (and goal)."""
+    for name, value in (("from", start), ("to", end)):
+        if value:
+            try:
+                dt.date.fromisoformat(value)
+            except ValueError as exc:
+                raise InvalidArgument(f"{name} '{value}' is not a date", hint="YYYY-MM-DD") from exc
+    rep = st.call(lambda ws: ws.executive_report(start=start, end=end, period=period))
+    return report_response(rep, format, table)

@@ -1,0 +1,329 @@
+"""Read-only reports the dashboard needs beside the CLI's: the latest score distribution and the
+executive summary (seed 000's six keys plus ROI).
+
+Both only read: the score distribution reads the points ledger the last ``leadledger score``
+recorded (``score_events``), never scoring again; the executive summary is assembled from the
+very reports the CLI prints (``report stages``, ``conversion``, ``sourced``, ``roi``, ``pace``)
+run with the same range, so its numbers are theirs.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import ibis
+import numpy as np
+import pandas as pd
+
+from leadledger.errors import GoalNotFound, InvalidArgument
+from leadledger.ledger.derived import current_leads
+from leadledger.report import Report
+from leadledger.reports import check_period, resolve_range
+from leadledger.scoring import rules
+
+if TYPE_CHECKING:
+    from leadledger.service import Workspace
+
+EVENTS_TABLE = "score_events"
+DIST_COLUMNS = ["bin_from", "bin_to", "leads", "share", "over_threshold"]
+
+
+# -- score distribution ----------------------------------------------------------------------
+def score_distribution(ws: Workspace, *, bin_width: float = 5.0) -> Report:
+    """Histogram of the scores of the latest scoring run (the newest ``as_of`` in
+    ``score_events``): every lead that existed then, a lead without ledger rows scores 0."""
+    if not bin_width > 0:
+        raise InvalidArgument(f"bin width {bin_width} must be positive")
+    threshold = float(ws.cfg.scoring.threshold) if ws.cfg.scoring else None
+    t = ws.store.table(EVENTS_TABLE)
+    latest = ws.store.execute(t.as_of.max())
+    if latest is None or pd.isna(latest):
+        return Report(
+            "score_distribution",
+            {"as_of": None, "bin_width": bin_width, "threshold": threshold, "leads": 0},
+            pd.DataFrame(columns=DIST_COLUMNS),
+            [
+                "no scoring run recorded yet: 'leadledger score' records the points ledger "
+                "(score_events) this distribution reads"
+            ],
+            title="Score distribution",
+        )
+    as_of = pd.Timestamp(latest).tz_convert("UTC")
+    lit = rules.as_of_literal(as_of)
+    run = t.filter(t.as_of == lit)
+    per_lead = run.group_by("lead_id").agg(score=run.points.sum())
+    leads = current_leads(ws.store.tables())
+    leads = leads.filter(leads.created_at <= lit).select("lead_id")
+    joined = leads.left_join(per_lead, "lead_id")
+    scored = joined.select(score=joined.score.fill_null(0.0))
+    width = ibis.literal(float(bin_width))
+    binned = scored.mutate(bin_from=(scored.score / width).floor().cast("float64") * width)
+    thr = ibis.literal(threshold if threshold is not None else np.inf)
+    hist = binned.group_by("bin_from").agg(
+        leads=binned.count(), over_threshold=(binned.score >= thr).sum().cast("int64")
+    )
+    frame = ws.store.execute(hist.order_by("bin_from"))
+    stats = ws.store.execute(
+        scored.agg(
+            leads=scored.count(),
+            mean=scored.score.mean(),
+            median=scored.score.median(),
+            over=(scored.score >= thr).sum().cast("int64"),
+        )
+    )
+    total = int(stats["leads"].iloc[0])
+    frame["bin_from"] = frame["bin_from"].astype(float)
+    frame["bin_to"] = frame["bin_from"] + float(bin_width)
+    frame["leads"] = frame["leads"].astype(int)
+    frame["share"] = frame["leads"] / total if total else np.nan
+    frame["over_threshold"] = frame["over_threshold"].fillna(0).astype(int)
+    over = int(stats["over"].iloc[0] or 0)
+    params = {
+        "as_of": as_of,
+        "bin_width": float(bin_width),
+        "threshold": threshold,
+        "leads": total,
+        "over_threshold": over,
+        "mean": float(stats["mean"].iloc[0]) if total else None,
+        "median": float(stats["median"].iloc[0]) if total else None,
+    }
+    notes = [
+        f"the latest scoring run, as of {as_of.isoformat()}: {total:,} leads, "
+        + (f"{over:,} at score ≥ {threshold:g}" if threshold is not None else "no threshold"),
+        "score = Σ points of the lead's score_events rows of that run (0 without rows); "
+        f"bins of {bin_width:g} points, bin_from ≤ score < bin_to",
+    ]
+    return Report(
+        "score_distribution",
+        params,
+        frame[DIST_COLUMNS],
+        notes,
+        title=f"Score distribution as of {as_of.date().isoformat()}",
+    )
+
+
+# -- executive summary -------------------------------------------------------------------------
+KEY_COLUMNS = ["key", "label", "unit", "latest_period", "latest", "previous", "change", "total"]
+#: The executive summary's keys, in seed 000's order, then ROI.
+KEYS = {
+    "lead_goal": "Lead goal (pace)",
+    "traffic": "Traffic per month",
+    "leads_per_working_day": "Leads per working day",
+    "marketing_customers": "Customers from marketing",
+    "mqls_by_persona": "MQLs by persona",
+    "lead_to_customer": "Lead-to-customer conversion",
+    "roi": "Marketing ROI",
+}
+
+
+def _ratio(num: float, den: float) -> float:
+    return num / den if den else float("nan")
+
+
+def _change(latest: float, previous: float) -> float:
+    return (latest - previous) / previous if previous else float("nan")
+
+
+def _last_two(frame: pd.DataFrame, col: str) -> tuple[str | None, float, float]:
+    if frame.empty:
+        return None, float("nan"), float("nan")
+    frame = frame.sort_values("period")
+    last = frame.iloc[-1]
+    prev = float(frame.iloc[-2][col]) if len(frame) > 1 else float("nan")
+    return str(pd.Timestamp(last["period"]).date()), float(last[col]), prev
+
+
+def _row(
+    key: str, unit: str, period: str | None, latest: float, previous: float, total: float
+) -> dict[str, Any]:
+    return {
+        "key": key,
+        "label": KEYS[key],
+        "unit": unit,
+        "latest_period": period,
+        "latest": latest,
+        "previous": previous,
+        "change": _change(latest, previous),
+        "total": total,
+    }
+
+
+def executive_report(
+    ws: Workspace, *, start: Any = None, end: Any = None, period: str = "month"
+) -> Report:
+    """Seed 000's six keys (lead goal, traffic, leads per working day, customers from marketing,
+    MQLs by persona, lead-to-customer conversion) and the ROI, over one range: each from the
+    report the CLI prints for it, with the same range and period."""
+    check_period(period)
+    s, e, notes = resolve_range(ws, start, end, period)
+    keys = ws.cfg.stage_keys
+    first, last = keys[0], keys[-1]
+    mql = "mql" if "mql" in keys else keys[min(1, len(keys) - 1)]
+    common = {"start": s, "end": e, "period": period}
+    rows: list[dict[str, Any]] = []
+    extra: dict[str, tuple[str, pd.DataFrame]] = {}
+
+    # 1. lead goal: the pace of the goal covering the range's last day
+    goal_note = None
+    try:
+        pace = ws.pace(as_of=e, period=period)
+        pf = pace.frame
+        pick = pf[pf["stage"] == mql] if (pf["stage"] == mql).any() else pf.head(1)
+        r = pick.iloc[0]
+        rows.append(
+            {
+                "key": "lead_goal",
+                "label": f"{KEYS['lead_goal']}: {pace.params['goal']} ({r['stage']})",
+                "unit": "count",
+                "latest_period": str(pace.params["from"]),
+                "latest": float(r["actual"]),
+                "previous": float("nan"),
+                "change": float("nan"),
+                "total": float(r["target"]),
+            }
+        )
+        extra["goal"] = (pace.title or "Pace", pf)
+        goal_note = (
+            f"lead goal: goal '{pace.params['goal']}' as of {e}: latest = actual, total = target "
+            "of its current period (leadledger pace)"
+        )
+    except (GoalNotFound, InvalidArgument) as exc:
+        rows.append(_row("lead_goal", "count", None, float("nan"), float("nan"), float("nan")))
+        goal_note = f"lead goal: {exc.message} (save one with 'leadledger plan … --save NAME')"
+
+    # 2. traffic per period (visitor → lead)
+    traffic = ws.report("conversion", from_stage="visitor", to_stage=first, **common)
+    tf = traffic.frame
+    tcols = [c for c in ("period", "visits", "leads", "entered", "converted", "rate") if c in tf]
+    visits_col = "entered" if "entered" in tf.columns else "visits"
+    p, lat, prev = _last_two(tf, visits_col)
+    rows.append(_row("traffic", "visits", p, lat, prev, float(tf[visits_col].sum())))
+    rows[-1]["label"] = f"Traffic per {period}"
+    tf = tf[tcols].rename(columns={"entered": "visits", "converted": "leads", "rate": "lead_rate"})
+    extra["traffic"] = (f"Traffic per {period} (report conversion --from-stage visitor)", tf)
+
+    # 3. leads per working day (report stages)
+    stages = ws.report("stages", **common)
+    sf = stages.frame
+    lead_rows = sf[sf["stage"] == first]
+    p, lat, prev = _last_two(lead_rows, "per_working_day")
+    total = _ratio(
+        float(lead_rows["entered"].sum()), float(lead_rows["working_days_elapsed"].sum())
+    )
+    rows.append(_row("leads_per_working_day", "per working day", p, lat, prev, total))
+    shown = [k for k in keys if k in (first, mql, "sql")]
+    extra["per_working_day"] = (
+        "Entered per working day (report stages)",
+        sf[sf["stage"].isin(shown)][
+            ["period", "stage", "entered", "working_days_elapsed", "per_working_day"]
+        ].reset_index(drop=True),
+    )
+
+    # 4. customers from marketing (report sourced)
+    sourced = ws.report("sourced", **common)
+    mf = sourced.frame
+    p, lat, prev = _last_two(mf, "marketing_sourced")
+    rows.append(
+        _row(
+            "marketing_customers",
+            "customers",
+            p,
+            lat,
+            prev,
+            float(mf["marketing_sourced"].sum()) if len(mf) else 0.0,
+        )
+    )
+    extra["sourced"] = (
+        "Customers from marketing (report sourced)",
+        mf[
+            [
+                "period",
+                "customers",
+                "marketing_sourced",
+                "sales_sourced",
+                "marketing_share",
+                "band_low",
+                "band_high",
+                "band_status",
+            ]
+        ],
+    )
+
+    # 5. MQLs by persona (report stages --by persona)
+    attr = "persona" if "persona" in ws.cfg.attributes else None
+    if attr:
+        by = ws.report("stages", by=attr, **common).frame
+        by = by[by["stage"] == mql]
+        per = (
+            by.groupby(attr, dropna=False)["entered"]
+            .sum()
+            .reset_index()
+            .rename(columns={"entered": "mqls"})
+            .sort_values(["mqls", attr], ascending=[False, True])
+            .reset_index(drop=True)
+        )
+        per[attr] = per[attr].astype(object).where(per[attr].notna(), "(none)")
+        per["share"] = per["mqls"] / per["mqls"].sum() if per["mqls"].sum() else np.nan
+        lat_p = by.groupby("period")["entered"].sum().reset_index()
+        p, lat, prev = _last_two(lat_p, "entered")
+        rows.append(_row("mqls_by_persona", "MQLs", p, lat, prev, float(per["mqls"].sum())))
+        extra["personas"] = (f"{mql.upper()}s by persona (report stages --by persona)", per)
+    else:
+        rows.append(_row("mqls_by_persona", "MQLs", None, float("nan"), float("nan"), np.nan))
+        notes.append("MQLs by persona: the project has no 'persona' attribute (attributes:)")
+
+    # 6. lead-to-customer conversion (report conversion)
+    conv = ws.report("conversion", from_stage=first, to_stage=last, **common)
+    cf = conv.frame
+    p, lat, prev = _last_two(cf, "rate")
+    total = _ratio(float(cf["converted"].sum()), float(cf["entered"].sum())) if len(cf) else np.nan
+    rows.append(_row("lead_to_customer", "rate", p, lat, prev, total))
+    extra["conversion"] = (
+        f"{first} → {last} by cohort (report conversion)",
+        cf[["period", "entered", "converted", "rate"]],
+    )
+
+    # ROI (report roi, over the whole range)
+    roi = ws.report("roi", start=s, end=e)
+    rf = roi.frame
+    spend = float(rf["spend"].sum())
+    revenue = float(rf["attributed_revenue"].sum())
+    rows.append(
+        {
+            **_row(
+                "roi", "ratio", None, float("nan"), float("nan"), _ratio(revenue - spend, spend)
+            ),
+            "latest_period": None,
+        }
+    )
+    key_col = roi.params["by"][0] if roi.params.get("by") else rf.columns[0]
+    extra["roi"] = (
+        f"ROI by {key_col} ({roi.params.get('model')}, report roi)",
+        rf[[key_col, "spend", "attributed_revenue", "roi"]],
+    )
+    frame = pd.DataFrame(rows, columns=KEY_COLUMNS)
+    notes += [
+        "latest = the last period of the range, previous = the one before, change = latest ÷ "
+        "previous − 1; total = the whole range (per working day: entered ÷ working days; "
+        "conversion: converted ÷ entered over the cohorts; roi = (revenue − spend) ÷ spend)",
+        "conversion of recent cohorts is still maturing: they have had less time to convert",
+    ]
+    if goal_note:
+        notes.append(goal_note)
+    params = {
+        "from": s,
+        "to": e,
+        "period": period,
+        "model": roi.params.get("model"),
+        "spend": spend,
+        "attributed_revenue": revenue,
+        "roi": _ratio(revenue - spend, spend),
+    }
+    return Report(
+        "executive",
+        params,
+        frame,
+        notes,
+        title=f"Executive report, {s.isoformat()} to {e.isoformat()}",
+        extra=extra,
+    )
