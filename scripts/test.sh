@@ -15,6 +15,20 @@ if ! command -v initdb >/dev/null && ! ls /usr/lib/postgresql/*/bin/initdb >/dev
   fi
 fi
 
+# Debian's Chromium for the browser tests (tests/web/test_browser.py drives it with Playwright;
+# Playwright's own browser download does not work here). If it cannot be installed, the browser
+# tests skip with a loud reason and the rest of the suite still runs.
+if [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" = 0 ]; then
+    if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }; then
+      echo "WARNING: could not install Debian's 'chromium': the browser tests will be SKIPPED" >&2
+    fi
+  else
+    echo "WARNING: /usr/bin/chromium is missing (install Debian's 'chromium' as root):" \
+      "the browser tests will be SKIPPED" >&2
+  fi
+fi
+
 .venv/bin/ruff check leadledger tests benchmarks examples scripts
 .venv/bin/ruff format --check leadledger tests benchmarks examples scripts
 .venv/bin/mypy
