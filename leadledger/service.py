@@ -236,3 +236,80 @@ class Workspace:
         from leadledger import tokens
 
         return tokens.verify(self.store, secret, needed)
+
+    # -- imports listing ------------------------------------------------------------------
+    def imports(self, *, limit: int | None = None) -> Report:
+        """Every import run (the ``imports`` table, one row per file, newest batch first) with
+        the folder of its report and its quarantine file (relative to the project), and the
+        rows quarantined per kind as a companion table ``quarantine``."""
+        import pandas as pd
+
+        t = self.store.table("imports")
+        frame = self.store.execute(t.order_by([t.batch_no.desc(), t.file]))
+        if limit is not None:
+            keep = sorted(set(frame.batch_no), reverse=True)[: max(int(limit), 0)]
+            frame = frame[frame.batch_no.isin(keep)]
+        folders: dict[int, str | None] = {}
+        quarantine: dict[int, str | None] = {}
+        root = self.project_dir / "imports"
+        for batch in sorted(set(frame.batch_no)):
+            hits = sorted(root.glob(f"{int(batch):05d}-*")) if root.is_dir() else []
+            folder = hits[0] if hits else None
+            folders[batch] = folder.relative_to(self.project_dir).as_posix() if folder else None
+            q = folder / "quarantine.csv" if folder else None
+            rel = q.relative_to(self.project_dir).as_posix() if q is not None else None
+            quarantine[batch] = rel if q is not None and q.is_file() else None
+        frame = frame.drop(columns=["batch_id", "sha256"]).assign(
+            report=[folders.get(b) for b in frame.batch_no],
+            quarantine=[quarantine.get(b) for b in frame.batch_no],
+        )
+        frame = frame.reset_index(drop=True)
+        totals = (
+            frame.groupby("kind", as_index=False)[["read", "accepted", "rejected", "skipped"]]
+            .sum()
+            .sort_values("kind")
+            .reset_index(drop=True)
+            if not frame.empty
+            else pd.DataFrame(columns=["kind", "read", "accepted", "rejected", "skipped"])
+        )
+        notes = [
+            "one row per imported file; rejected rows are quarantined in the batch's "
+            "quarantine.csv (fix them and import again)"
+        ]
+        return Report(
+            "imports",
+            {"limit": limit},
+            frame,
+            notes=notes,
+            title="Imports",
+            extra={"quarantine": ("Rows read, accepted and quarantined per kind", totals)},
+        )
+
+    # -- dashboard (read-only) ----------------------------------------------------------
+    def score_distribution(self, **params: Any) -> Report:
+        """Histogram of the latest scoring run's scores, read from ``score_events`` (never
+        scores again)."""
+        from leadledger.dashboard_reports import score_distribution
+
+        return score_distribution(self, **params)
+
+    def executive_report(self, **params: Any) -> Report:
+        """Seed 000's six keys and the ROI over one range (``leadledger export report``)."""
+        from leadledger.dashboard_reports import executive_report
+
+        return executive_report(self, **params)
+
+    # -- ingestion (API events, website form hook) ---------------------------------------
+    def ingest_events(self, events: Sequence[Any]) -> Any:
+        """Append a batch of lead/stage/touch/deal events, idempotent by event id
+        (``POST /api/v1/events``); see ``ledger.ingest.ingest_events``."""
+        from leadledger.ledger.ingest import ingest_events
+
+        return ingest_events(self.store, self.cfg, events, project_dir=self.project_dir)
+
+    def ingest_form(self, form: dict[str, Any]) -> Any:
+        """A website form submission: create or update the lead by e-mail and record the touch
+        (``POST /api/v1/hooks/form``); see ``ledger.ingest.ingest_form``."""
+        from leadledger.ledger.ingest import ingest_form
+
+        return ingest_form(self.store, self.cfg, form, project_dir=self.project_dir)

@@ -1,7 +1,911 @@
-"""``/api/v1`` reports (being built)."""
+"""``/api/v1``: every report of the CLI, read-only (scope ``read``), and API tokens over HTTP
+(scope ``admin``).
+
+Each route takes the CLI command's options as query parameters (named without dashes:
+``from``, ``to``, ``from_stage``, ``as_of``, …, with the CLI's defaults), calls the same façade
+method with the same arguments under the project's lock, and answers with the CLI's JSON contract
+(``Report.as_dict``) or, with ``format=csv``, the CSV of the main table or of the companion table
+``table``. Nothing here computes a number, sends a webhook or reads a file the caller names.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import datetime as dt
+import re
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
+
+import pandas as pd
+from fastapi import APIRouter, Path, Query
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
+
+from leadledger.errors import InvalidArgument
+from leadledger.report import Report
+from leadledger.reports import REPORTS
+from leadledger.service import Workspace
+from leadledger.suggest import did_you_mean
+from leadledger.web.app import Admin, AppState, Read, error_body
+from leadledger.web.common import FormatQ, TableQ, report_response
 
 router = APIRouter(prefix="/api/v1", tags=["reports"])
+
+#: What a report route answers: JSON (the CLI's contract) or CSV.
+REPORT_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The report: the CLI's JSON (`report`, `params`, `rows`, companion "
+        "tables, `notes`), or CSV of `rows` (or of companion table `table`) with format=csv.",
+        "content": {"application/json": {}, "text/csv": {}},
+    },
+    400: {"description": "Bad input: `{error: {code, message, hint}}` with the CLI's code."},
+    401: {"description": "No valid token (`unauthorized`)."},
+    403: {"description": "The token's scope is too low (`forbidden`)."},
+    422: {"description": "A parameter does not fit the schema (`invalid_argument`)."},
+}
+
+# -- shared query parameters (the CLI's options) ------------------------------------------------
+From = Annotated[
+    str | None,
+    Query(
+        alias="from",
+        description="First day (YYYY-MM-DD), project time zone (`--from`).",
+        json_schema_extra={"format": "date"},
+    ),
+]
+To = Annotated[
+    str | None,
+    Query(
+        alias="to",
+        description="Last day (YYYY-MM-DD), inclusive (`--to`).",
+        json_schema_extra={"format": "date"},
+    ),
+]
+By = Annotated[
+    str | None,
+    Query(
+        description="Break down by FIELD[,FIELD]: any lead attribute, channel, campaign, "
+        "first_touch_channel (`--by`)."
+    ),
+]
+AsOf = Annotated[
+    str | None,
+    Query(description="Date or timestamp, project time zone (`--as-of`; default now)."),
+]
+Lookback = Annotated[
+    str | None,
+    Query(
+        description="Touches this long before the conversion get credit, e.g. 90d, 12w "
+        "(default: attribution.lookback_days)."
+    ),
+]
+Untagged = Annotated[
+    str | None,
+    Query(
+        description="Costs without a channel: by_leads, even or unallocated "
+        "(default: costs.untagged)."
+    ),
+]
+Fraction = Annotated[float | None, Query(ge=0, le=1, allow_inf_nan=False)]
+Positive = Annotated[float | None, Query(gt=0, allow_inf_nan=False)]
+History = Annotated[
+    str,
+    Query(description="Trailing window that measures rates not given: 12m, 6m, 1y, 26w, 90d."),
+]
+
+
+# -- guards for values the core would choke on (not typed there): a 4xx, never a 500 -----------
+#: Days a date or an instant may lie in: the core's period arithmetic (a period before the
+#: first) overflows at year 1, and a window spanning millennia is no question anyone asks.
+EARLIEST, LATEST = dt.date(1900, 1, 1), dt.date(2999, 12, 31)
+#: The longest history or duration window accepted, in days (a century).
+LONGEST_DAYS = 36_525
+S = TypeVar("S", bound=str | None)
+UNIT_DAYS = {"h": 1 / 24, "d": 1, "w": 7, "m": 31, "y": 366}
+
+
+def day(value: str | None, name: str) -> str | None:
+    """``from``/``to``: passed on as given (the core parses it and names a bad one), unless it
+    is a date outside 1900–2999."""
+    try:
+        parsed = dt.date.fromisoformat(value) if value else None
+    except ValueError:
+        return value
+    if parsed is not None and not EARLIEST <= parsed <= LATEST:
+        raise InvalidArgument(
+            f"{name} {value} is outside {EARLIEST.year}–{LATEST.year}", hint="YYYY-MM-DD"
+        )
+    return value
+
+
+def instant(value: str | None) -> str | None:
+    """``as_of``: empty means not given (now); pandas reads 'NaT' as a missing time, which the
+    reports do not expect, so it (and years outside 1900–2999) is refused here."""
+    if value is None or not value.strip():
+        return None
+    try:
+        ts = pd.Timestamp(value.strip())
+    except (ValueError, OverflowError, TypeError):
+        return value  # the core names it: "--as-of '…' is not a date or time"
+    if pd.isna(ts) or not EARLIEST.year <= ts.year <= LATEST.year:
+        raise InvalidArgument(
+            f"as_of '{value}' is not a date or time between {EARLIEST.year} and {LATEST.year}",
+            hint="YYYY-MM-DD[THH:MM[:SS]][+HH:MM]",
+        )
+    return value
+
+
+def span(value: S, name: str) -> S:
+    """A window such as 90d, 12w, 12m, 1y: passed on (the core parses it), unless longer than a
+    century (date arithmetic before year 1 is a 500 in the core)."""
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([hdwmy]?)\s*", str(value or ""))
+    if m and float(m.group(1)) * UNIT_DAYS[m.group(2) or "d"] > LONGEST_DAYS:
+        raise InvalidArgument(f"{name} '{value}' is longer than a century", hint="e.g. 90d, 12m")
+    return value
+
+
+def respond(st: AppState, fn: Callable[[Workspace], Report], fmt: str, table: str | None) -> Any:
+    """Run ``fn`` on the workspace (under the lock) and answer in ``fmt``."""
+    report = st.call(fn)
+    return report_response(report, fmt, table)
+
+
+# -- the REPORTS registry: one route per report -------------------------------------------------
+@router.get("/reports/stages", responses=REPORT_RESPONSES, summary="report stages")
+def report_stages(
+    st: Read,
+    start: From = None,
+    end: To = None,
+    period: Annotated[str, Query(description="day, week, month, quarter or year.")] = "month",
+    by: By = None,
+    format: str = FormatQ,
+    table: str | None = TableQ,
+) -> Response:
+    """Leads entering each stage per period, per working day, change vs the previous period,
+    and the pace needed to match it (`leadledger report stages`)."""
+    return respond(
+        st,
+        lambda ws: ws.report(
+            "stages", start=day(start, "from"), end=day(end, "to"), period=period, by=by
+        ),
+        format,
+        table,
+    )
+
+
+@router.get("/reports/conversion", responses=REPORT_RESPONSES, summary="report conversion")
+def report_conversion(
+    st: Read,
+    from_stage: Annotated[str, Query(description="Cohort stage S (or visitor).")] = "lead",
+    to_stage: Annotated[
+        str | None,
+        Query(description="Target stage T (default: the last stage; 'lead' from visitor)."),
+    ] = None,
+    window: Annotated[str | None, Query(description="Conversion window, e.g. 90d, 12w.")] = None,
+    ordered: Annotated[bool, Query(description="Count T only when reached after S.")] = False,
+    as_of: AsOf = None,
+    start: From = None,
+    end: To = None,
+    period: Annotated[str, Query(description="day, week, month, quarter or year.")] = "month",
+    by: By = None,
+    format: str = FormatQ,
+    table: str | None = TableQ,
+) -> Response:
+    """Cohort conversion S → T, cumulative conversion from the first stage, flow ratio
+    (`leadledger report conversion`)."""
+    return respond(
+        st,
+        lambda ws: ws.report(
+            "conversion",
+            from_stage=from_stage,
+            to_stage=to_stage,
+            start=day(start, "from"),
+            end=day(end, "to"),
+            period=period,
+            by=by,
+            window=span(window, "window"),
+            ordered=ordered,
+            as_of=instant(as_of),
+        ),
+        format,
+        table,
+    )
+
+
+@router.get("/reports/velocity", responses=REPORT_RESPONSES, summary="report velocity")
+def report_velocity(
+    st: Read,
+    as_of: AsOf = None,
+    period: Annotated[
+        str | None, Query(description="Group by period of entering the stage.")
+    ] = None,
+    start: From = None,
+    end: To = None,
+    by: By = None,
+    format: str = FormatQ,
+    table: str | None = TableQ,
+) -> Response:
+    """Time in stage of leads that left it; age of those still in it
+    (`leadledger report velocity`)."""
+    return respond(
+        st,
+        lambda ws: ws.report(
+            "velocity",
+            start=day(start, "from"),
+            end=day(end, "to"),
+            period=period,
+            by=by,
+            as_of=instant(as_of),
+        ),
+        format,
+        table,
+    )
+
+
+@router.get("/reports/acceptance", responses=REPORT_RESPONSES, summary="report acceptance")
+def report_acceptance(
+    st: Read,
+    start: From = None,
+    end: To = None,
+    period: Annotated[str, Query(description="day, week, month, quarter or year.")] = "month",
+    by: Annotated[
+        str | None, Query(description="Breakdown FIELD[,FIELD]; `reason` lists rejections.")
+    ] = None,
+    format: str = FormatQ,
+    table: str | None = TableQ,
+) -> Response:
+    """MQL acceptance rate by sales and SQL quality (`leadledger report acceptance`)."""
+    return respond(
+        st,
+        lambda ws: ws.report(
+            "acceptance", start=day(start, "from"), end=day(end, "to"), period=period, by=by
+        ),
+        format,
+        table,
+    )
+
+
+@router.get("/reports/sourced", responses=REPORT_RESPONSES, summary="report sourced")
+def report_sourced(
+    st: Read,
+    start: From = None,
+    end: To = None,
+    period: Annotated[str, Query(description="day, week, month, quarter or year.")] = "quarter",
+    by: By = None,
+    format: str = FormatQ,
+    table: str | None = TableQ,
+) -> Response:
+    """Marketing-sourced share of new customers against its band (`leadledger report
+    sourced`)."""
+    return respond(
+        st,
+        lambda ws: ws.report(
+            "sourced", start=day(start, "from"), end=day(end, "to"), period=period, by=by
+        ),
+        format,
+        table,
+    )
+
+
+@router.get("/reports/costs", responses=REPORT_RESPONSES, summary="report costs")
+def report_costs(
+    st: Read,
+    by: Annotated[str, Query(description="channel, campaign, category or persona.")] = "channel",
+    untagged: Untagged = None,
+    start: From = None,
+    end: To = None,
+    period: Annotated[str, Query(description="day, week, month, quarter or year.")] = "month",
+    format: str = FormatQ,
+    table: str | None = TableQ,
+) -> Response:
+    """Spend and cost per stage, payback, goals' budgets vs actual (`leadledger report
+    costs`; companion table `totals`)."""
+    return respond(
+        st,
+        lambda ws: ws.report(
+            "costs",
+            start=day(start, "from"),
+            end=day(end, "to"),
+            period=period,
+            by=by,
+            untagged=untagged,
+        ),
+        format,
+        table,
+    )
+
+
+@router.get("/reports/roi", responses=REPORT_RESPONSES, summary="report roi")
+def report_roi(
+    st: Read,
+    model: Annotated[
+        str | None, Query(description="Attribution model (default: attribution.model).")
+    ] = None,
+    by: Annotated[str, Query(description="channel or campaign.")] = "channel",
+    lookback: Lookback = None,
+    untagged: Untagged = None,
+    start: From = None,
+    end: To = None,
+    format: str = FormatQ,
+    table: str | None = TableQ,
+) -> Response:
+    """Spend, attributed pipeline and revenue, ROI, ROAS and CAC (`leadledger report roi`;
+    companion table `reconciliation`)."""
+    return respond(
+        st,
+        lambda ws: ws.report(
+            "roi",
+            model=model,
+            by=by,
+            start=day(start, "from"),
+            end=day(end, "to"),
+            lookback=span(lookback, "lookback"),
+            untagged=untagged,
+        ),
+        format,
+        table,
+    )
+
+
+@router.get("/reports", summary="list the reports")
+def report_names(st: Read) -> dict[str, Any]:
+    """The names of the reports under `/api/v1/reports/{name}`."""
+    return {"reports": sorted(REPORTS)}
+
+
+@router.get(
+    "/reports/{name}",
+    include_in_schema=False,
+    responses={404: {"description": "No such report (`unknown_report`)."}},
+)
+def unknown_report(st: Read, name: str) -> Response:
+    """Every report has its own route above; any other name is a typed 404."""
+    hint = did_you_mean(name, REPORTS) or f"reports: {', '.join(sorted(REPORTS))}"
+    return JSONResponse(
+        error_body("unknown_report", f"unknown report '{name}'", hint), status_code=404
+    )
+
+
+# -- attribution, planning, protection ----------------------------------------------------------
+@router.get("/attribution", responses=REPORT_RESPONSES, summary="attribution")
+def attribution(
+    st: Read,
+    model: Annotated[
+        str | None,
+        Query(
+            description="first_touch, last_touch, last_non_direct, linear, u_shaped, w_shaped, "
+            "full_path, j_shaped, inverse_j, time_decay, markov or shapley "
+            "(default: attribution.model)."
+        ),
+    ] = None,
+    by: Annotated[str, Query(description="Credit channels or campaigns.")] = "channel",
+    conversion: Annotated[
+        str | None,
+        Query(
+            description="The stage whose entry is the conversion (default: attribution.conversion)."
+        ),
+    ] = None,
+    lookback: Lookback = None,
+    compare: Annotated[
+        bool, Query(description="Every model side by side (credited conversions).")
+    ] = False,
+    value: Annotated[str, Query(description="amount (won deals / deals) or count.")] = "amount",
+    order: Annotated[
+        int | None, Query(ge=1, le=3, description="Order of the markov model, 1–3.")
+    ] = None,
+    half_life: Annotated[
+        float | None,
+        Query(description="Half-life of time_decay in days.", allow_inf_nan=False),
+    ] = None,
+    start: From = None,
+    end: To = None,
+    format: str = FormatQ,
+    table: str | None = TableQ,
+) -> Response:
+    """Multi-touch attribution of conversions to channels or campaigns (`leadledger
+    attribution`; `--paths` files are CLI-only)."""
+    return respond(
+        st,
+        lambda ws: ws.attribution(
+            model=model,
+            by=by,
+            conversion=conversion,
+            lookback=span(lookback, "lookback"),
+            compare=compare,
+            start=day(start, "from"),
+            end=day(end, "to"),
+            value=value,
+            order=order,
+            half_life=half_life,
+        ),
+        format,
+        table,
+    )
+
+
+@router.get("/plan", responses=REPORT_RESPONSES, summary="plan (reverse funnel)")
+def plan(
+    st: Read,
+    revenue: Annotated[
+        float, Query(gt=0, description="Revenue target of the plan period.", allow_inf_nan=False)
+    ],
+    deal_size: Annotated[
+        float | None,
+        Query(description="Average deal (default: mean won deal).", allow_inf_nan=False),
+    ] = None,
+    close_rate: Annotated[
+        float | None, Query(description="SQL → customer rate, e.g. 0.25.", allow_inf_nan=False)
+    ] = None,
+    mql_to_sql: Annotated[
+        float | None, Query(description="MQL → SQL rate.", allow_inf_nan=False)
+    ] = None,
+    lead_to_mql: Annotated[
+        float | None, Query(description="Lead → MQL rate.", allow_inf_nan=False)
+    ] = None,
+    visit_to_lead: Annotated[
+        float | None, Query(description="Visitor → lead rate.", allow_inf_nan=False)
+    ] = None,
+    start: Annotated[
+        str | None,
+        Query(alias="from", description="First day of the plan (default: 1 January next year)."),
+    ] = None,
+    end: Annotated[
+        str | None,
+        Query(alias="to", description="Last day of the plan (default: a year after from)."),
+    ] = None,
+    history: History = "12m",
+    channel: Annotated[str | None, Query(description="Plan one channel.")] = None,
+    campaign: Annotated[str | None, Query(description="Plan one campaign.")] = None,
+    format: str = FormatQ,
+    table: str | None = TableQ,
+) -> Response:
+    """From a revenue target to the customers, SQLs, MQLs, leads and visits it needs
+    (`leadledger plan`; saving a goal is CLI-only; companion table `months`)."""
+    from leadledger.planning_reports import plan_report
+
+    return respond(
+        st,
+        lambda ws: plan_report(
+            ws,
+            revenue=revenue,
+            deal_size=deal_size,
+            close_rate=close_rate,
+            mql_to_sql=mql_to_sql,
+            lead_to_mql=lead_to_mql,
+            visit_to_lead=visit_to_lead,
+            start=day(start, "from"),
+            end=day(end, "to"),
+            history_text=span(history, "history"),
+            channel=channel,
+            campaign=campaign,
+        ),
+        format,
+        table,
+    )
+
+
+@router.get("/pace", responses=REPORT_RESPONSES, summary="pace")
+def pace(
+    st: Read,
+    goal: Annotated[
+        str | None, Query(description="Goal name (default: the one goal covering as_of).")
+    ] = None,
+    as_of: Annotated[
+        str | None, Query(description="The day to measure up to (default: today).")
+    ] = None,
+    period: Annotated[str, Query(description="month, quarter, week or year.")] = "month",
+    format: str = FormatQ,
+    table: str | None = TableQ,
+) -> Response:
+    """Actual vs required per working day for the current period of a goal (`leadledger
+    pace`)."""
+    return respond(
+        st, lambda ws: ws.pace(goal=goal, as_of=instant(as_of), period=period), format, table
+    )
+
+
+@router.get("/whatif", responses=REPORT_RESPONSES, summary="what if")
+def whatif(
+    st: Read,
+    set_: Annotated[
+        list[str] | None,
+        Query(
+            alias="set",
+            description="KEY[.CHANNEL]=VALUE: leads, lead_to_mql, mql_to_sql, close_rate, "
+            "deal_size or cost; VALUE 0.3, +20%, -10% or +2pt. Repeatable.",
+        ),
+    ] = None,
+    history: History = "12m",
+    format: str = FormatQ,
+    table: str | None = TableQ,
+) -> Response:
+    """A scenario against the baseline, per channel, and the sensitivity of revenue
+    (`leadledger whatif`; scenario files are CLI-only; companion tables `sensitivity`,
+    `channels`)."""
+    return respond(
+        st,
+        lambda ws: ws.whatif(
+            overrides=list(set_ or []), scenario=None, history_text=span(history, "history")
+        ),
+        format,
+        table,
+    )
+
+
+@router.get("/sla", responses=REPORT_RESPONSES, summary="sla")
+def sla(
+    st: Read,
+    view: Annotated[str, Query(description="breaches, rates or clocks.")] = "breaches",
+    sla_name: Annotated[
+        str | None, Query(alias="sla", description="Only this SLA (a name under slas:).")
+    ] = None,
+    as_of: AsOf = None,
+    start: From = None,
+    end: To = None,
+    period: Annotated[str, Query(description="day, week, month, quarter or year.")] = "month",
+    by: By = None,
+    format: str = FormatQ,
+    table: str | None = TableQ,
+) -> Response:
+    """SLA clocks between marketing and sales: open breaches, breach rates, or every clock
+    (`leadledger sla`)."""
+    return respond(
+        st,
+        lambda ws: ws.sla(
+            start=day(start, "from"),
+            end=day(end, "to"),
+            period=period,
+            by=by,
+            as_of=instant(as_of),
+            view=view,
+            sla=sla_name,
+        ),
+        format,
+        table,
+    )
+
+
+@router.get("/decay", responses=REPORT_RESPONSES, summary="decay")
+def decay(
+    st: Read,
+    customer_value: Annotated[
+        float | None,
+        Query(
+            description="Value of one customer (default: decay.customer_value, else the mean "
+            "won deal).",
+            allow_inf_nan=False,
+        ),
+    ] = None,
+    sqls: Annotated[
+        int | None, Query(ge=0, le=10**12, description="Standalone: number of SQLs.")
+    ] = None,
+    customers: Annotated[
+        int | None, Query(ge=0, le=10**12, description="Standalone: customers those SQLs gave.")
+    ] = None,
+    neglected: Annotated[
+        int | None, Query(ge=0, le=10**12, description="Standalone: SQLs left to go cold.")
+    ] = None,
+    history: Annotated[
+        str, Query(description="History window for the rate and curve, e.g. 365d.")
+    ] = "365d",
+    limit: Annotated[int, Query(ge=0, le=1_000_000, description="At-risk SQLs listed.")] = 50,
+    as_of: AsOf = None,
+    start: From = None,
+    end: To = None,
+    format: str = FormatQ,
+    table: str | None = TableQ,
+) -> Response:
+    """Lead decay in money: value per SQL, the decay curve, value at risk and value lost
+    (`leadledger decay`; companion tables `curve`, `at_risk`)."""
+    return respond(
+        st,
+        lambda ws: ws.decay(
+            customer_value=customer_value,
+            sqls=sqls,
+            customers=customers,
+            neglected=neglected,
+            start=day(start, "from"),
+            end=day(end, "to"),
+            as_of=instant(as_of),
+            history=span(history, "history"),
+            limit=limit,
+        ),
+        format,
+        table,
+    )
+
+
+@router.get("/alerts", responses=REPORT_RESPONSES, summary="alerts")
+def alerts(
+    st: Read,
+    goal: Annotated[
+        str | None,
+        Query(description="Pacing of this goal (default: every goal covering the as-of day)."),
+    ] = None,
+    as_of: AsOf = None,
+    format: str = FormatQ,
+    table: str | None = TableQ,
+) -> Response:
+    """SLA breaches and pacing shortfalls (`leadledger alerts` without `--webhook`: the API
+    never sends a webhook)."""
+    return respond(
+        st, lambda ws: ws.alerts(webhook=None, as_of=instant(as_of), goal=goal), format, table
+    )
+
+
+@router.get("/check", responses=REPORT_RESPONSES, summary="check")
+def check(
+    st: Read,
+    limit: Annotated[int, Query(ge=0, le=1_000_000, description="Rows listed per check.")] = 20,
+    format: str = FormatQ,
+    table: str | None = TableQ,
+) -> Response:
+    """Data anomalies (`leadledger check`)."""
+    return respond(st, lambda ws: ws.check(limit=limit), format, table)
+
+
+# -- scoring, model, experiments ------------------------------------------------------------------
+Outcome = Annotated[
+    str, Query(description="The stage a good lead reaches (sql, opportunity, ...).")
+]
+Window = Annotated[str, Query(description="Outcome window after the as-of, e.g. 90d, 12w.")]
+Cohort = Annotated[
+    str | None,
+    Query(description="Leads created this long before the as-of are scored (default: window)."),
+]
+Step = Annotated[
+    float | None,
+    Query(gt=0, description="Threshold step (default: a round step).", allow_inf_nan=False),
+]
+BacktestAsOf = Annotated[
+    str | None,
+    Query(description="Score as of this time (default: window before the last day with data)."),
+]
+
+
+@router.get("/score/explain/{lead_id}", responses=REPORT_RESPONSES, summary="score explain")
+def score_explain(
+    st: Read,
+    lead_id: Annotated[str, Path(description="The lead's id (the CRM's).", examples=["L0000001"])],
+    as_of: Annotated[
+        str | None,
+        Query(description="Explain as of this time (default: the lead's latest scoring run)."),
+    ] = None,
+    format: str = FormatQ,
+    table: str | None = TableQ,
+) -> Response:
+    """The points ledger of one lead (`leadledger score explain`); an unknown lead is a 404."""
+    return respond(st, lambda ws: ws.score_explain(lead_id, as_of=instant(as_of)), format, table)
+
+
+@router.get("/score/backtest", responses=REPORT_RESPONSES, summary="score backtest")
+def score_backtest(
+    st: Read,
+    as_of: BacktestAsOf = None,
+    outcome: Outcome = "sql",
+    window: Window = "90d",
+    cohort: Cohort = None,
+    step: Step = None,
+    format: str = FormatQ,
+    table: str | None = TableQ,
+) -> Response:
+    """Score vs later outcome per threshold, and lift by decile (`leadledger score backtest`;
+    companion table `deciles`)."""
+    return respond(
+        st,
+        lambda ws: ws.score_backtest(
+            as_of=instant(as_of),
+            outcome=outcome,
+            window=span(window, "window"),
+            cohort=span(cohort, "cohort"),
+            step=step,
+        ),
+        format,
+        table,
+    )
+
+
+@router.get("/score/tune", responses=REPORT_RESPONSES, summary="score tune")
+def score_tune(
+    st: Read,
+    capacity: Annotated[
+        float | None, Query(gt=0, description="MQLs sales can work per month.", allow_inf_nan=False)
+    ] = None,
+    target_acceptance: Annotated[
+        float | None,
+        Query(ge=0, le=1, description="Acceptance rate to reach (0-1).", allow_inf_nan=False),
+    ] = None,
+    as_of: BacktestAsOf = None,
+    outcome: Outcome = "sql",
+    window: Window = "90d",
+    cohort: Cohort = None,
+    step: Step = None,
+    format: str = FormatQ,
+    table: str | None = TableQ,
+) -> Response:
+    """The recommended MQL threshold for a capacity or target acceptance (`leadledger score
+    tune`; companion table `tradeoff`)."""
+    return respond(
+        st,
+        lambda ws: ws.score_tune(
+            capacity=capacity,
+            target_acceptance=target_acceptance,
+            as_of=instant(as_of),
+            outcome=outcome,
+            window=span(window, "window"),
+            cohort=span(cohort, "cohort"),
+            step=step,
+        ),
+        format,
+        table,
+    )
+
+
+@router.get("/model/evaluate", responses=REPORT_RESPONSES, summary="model evaluate")
+def model_evaluate(
+    st: Read,
+    target: Annotated[str | None, Query(description="Outcome stage (default customer).")] = None,
+    decision_days: Annotated[
+        float | None,
+        Query(
+            ge=0,
+            description="Features as of this many days after creation (default 7).",
+            allow_inf_nan=False,
+        ),
+    ] = None,
+    window_days: Annotated[
+        float | None,
+        Query(gt=0, description="Outcome window in days (default 180).", allow_inf_nan=False),
+    ] = None,
+    split: Annotated[str | None, Query(description="time (default) or kfold.")] = None,
+    test_share: Annotated[
+        float | None,
+        Query(
+            gt=0,
+            lt=1,
+            description="Share of the latest leads tested (default 0.25).",
+            allow_inf_nan=False,
+        ),
+    ] = None,
+    folds: Annotated[
+        int | None, Query(ge=2, le=20, description="Folds of kfold (default 5).")
+    ] = None,
+    trees: Annotated[
+        int | None, Query(ge=1, le=5000, description="Boosting rounds (default 400).")
+    ] = None,
+    calibration: Annotated[
+        str | None, Query(description="auto (default), none, isotonic or sigmoid.")
+    ] = None,
+    seed: Annotated[
+        int | None, Query(ge=0, le=2**31 - 1, description="Random seed (default 0).")
+    ] = None,
+    name: Annotated[
+        str, Query(description="Model name (options not given: the saved model's).")
+    ] = "default",
+    as_of: AsOf = None,
+    format: str = FormatQ,
+    table: str | None = TableQ,
+) -> Response:
+    """The predictive score vs the naive Bayes baseline on the same split; nothing is saved
+    (`leadledger model evaluate`; companion table `calibration`)."""
+    return respond(
+        st,
+        lambda ws: ws.model_evaluate(
+            name=name,
+            as_of=instant(as_of),
+            target=target,
+            decision_days=decision_days,
+            window_days=window_days,
+            split=split,
+            test_share=test_share,
+            folds=folds,
+            trees=trees,
+            calibration=calibration,
+            seed=seed,
+        ),
+        format,
+        table,
+    )
+
+
+@router.get("/model/predict", responses=REPORT_RESPONSES, summary="model predict")
+def model_predict(
+    st: Read,
+    lead: Annotated[list[str] | None, Query(description="Only this lead (repeatable).")] = None,
+    limit: Annotated[
+        int | None, Query(ge=1, le=10_000_000, description="Only the N most likely leads.")
+    ] = None,
+    name: Annotated[str, Query(description="Model name.")] = "default",
+    as_of: AsOf = None,
+    format: str = FormatQ,
+    table: str | None = TableQ,
+) -> Response:
+    """Calibrated probability and top reasons per lead (`leadledger model predict`); 409
+    `model_not_trained` before `leadledger model train`."""
+    return respond(
+        st,
+        lambda ws: ws.model_predict(name=name, as_of=instant(as_of), lead_ids=lead, limit=limit),
+        format,
+        table,
+    )
+
+
+@router.get("/experiments/{name}", responses=REPORT_RESPONSES, summary="experiment report")
+def experiment(
+    st: Read,
+    name: Annotated[str, Path(description="The experiment's name in leadledger.yaml.")],
+    stage: Annotated[
+        str | None,
+        Query(description="Only this stage (default: every stage after the experiment's)."),
+    ] = None,
+    as_of: AsOf = None,
+    alpha: Annotated[
+        float, Query(gt=0, lt=1, description="Significance level; intervals are 1 − alpha.")
+    ] = 0.05,
+    format: str = FormatQ,
+    table: str | None = TableQ,
+) -> Response:
+    """Test vs control per stage: lift, confidence interval, p-value (`leadledger experiment
+    report`)."""
+    return respond(
+        st,
+        lambda ws: ws.experiment_report(name, stage=stage, as_of=instant(as_of), alpha=alpha),
+        format,
+        table,
+    )
+
+
+@router.get("/imports", responses=REPORT_RESPONSES, summary="imports")
+def imports(
+    st: Read,
+    limit: Annotated[
+        int | None, Query(ge=1, le=1_000_000, description="Only the N latest import runs.")
+    ] = None,
+    format: str = FormatQ,
+    table: str | None = TableQ,
+) -> Response:
+    """Every import run (one row per file: read, accepted, rejected, skipped, its report
+    folder and quarantine file); companion table `quarantine`: the totals per kind."""
+    return respond(st, lambda ws: ws.imports(limit=limit), format, table)
+
+
+# -- tokens (admin) -------------------------------------------------------------------------------
+class TokenIn(BaseModel):
+    """A token to create."""
+
+    scope: str = Field("read", description="read (reports), write (ingestion) or admin.")
+    name: str | None = Field(None, max_length=200, description="A name to recognise it by.")
+
+
+@router.post("/tokens", tags=["tokens"], status_code=201, summary="token create")
+def token_create(st: Admin, body: TokenIn) -> Response:
+    """Create a token; the secret (`rows[0].token`) is in this answer only, stored hashed
+    (`leadledger token create --format json`)."""
+    row, secret = st.call(lambda ws: ws.token_create(body.scope, body.name))
+    rep = Report(
+        "token",
+        {"scope": body.scope, "name": body.name},
+        pd.DataFrame([row | {"token": secret}]),
+    )
+    resp = report_response(rep)
+    resp.status_code = 201
+    return resp
+
+
+@router.get("/tokens", tags=["tokens"], responses=REPORT_RESPONSES, summary="token list")
+def token_list(st: Admin, format: str = FormatQ) -> Response:
+    """Every token (id, name, scope, created, revoked, active), never a secret
+    (`leadledger token list`)."""
+    return respond(st, lambda ws: ws.token_list(), format, None)
+
+
+@router.delete("/tokens/{token}", tags=["tokens"], summary="token revoke")
+def token_revoke(
+    st: Admin, token: Annotated[str, Path(description="The token's id or name.")]
+) -> Response:
+    """Revoke a token by id or name; calls with it are refused from then on (`leadledger token
+    revoke`). Revoking twice is harmless; an unknown token is a 404 `token_not_found`."""
+    row = st.call(lambda ws: ws.token_revoke(token))
+    return report_response(Report("token_revoke", {"token": token}, pd.DataFrame([row])))
+
+
+__all__ = ["router"]

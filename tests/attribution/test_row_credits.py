@@ -7,7 +7,6 @@ from __future__ import annotations
 import ibis
 import numpy as np
 import pandas as pd
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -66,8 +65,8 @@ def check(con: ibis.BaseBackend, journeys: list, *, first_aggregate: bool = Fals
     want = reference(t, j)
     key = ["model", "key"]
     pd.testing.assert_frame_equal(
-        got.sort_values(key, ignore_index=True)[key + ["conversions", "value"]],
-        want.sort_values(key, ignore_index=True)[key + ["conversions", "value"]],
+        got.sort_values(key, ignore_index=True)[[*key, "conversions", "value"]],
+        want.sort_values(key, ignore_index=True)[[*key, "conversions", "value"]],
         check_exact=False,
         atol=1e-9,
         check_dtype=False,
