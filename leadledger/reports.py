@@ -178,6 +178,10 @@ def parse_as_of(ws: Workspace, value: Any) -> pd.Timestamp:
         raise InvalidArgument(
             f"--as-of '{value}' is not a date or time", hint="use YYYY-MM-DD[THH:MM[:SS]][+HH:MM]"
         ) from exc
+    if pd.isna(ts):  # pandas reads '' and 'NaT' as a missing time, which no report expects
+        raise InvalidArgument(
+            f"--as-of '{value}' is not a date or time", hint="use YYYY-MM-DD[THH:MM[:SS]][+HH:MM]"
+        )
     if ts.tzinfo is not None:
         return ts.tz_convert("UTC")
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):

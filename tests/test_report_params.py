@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from leadledger.errors import ProjectExists, UnknownStage
+from leadledger.errors import InvalidArgument, ProjectExists, UnknownStage
 from leadledger.service import init_project
 from tests.conftest import config_text, load_journeys, rows_by, write_csv
 from tests.engines.test_funnel_stories import STORY
@@ -48,6 +48,14 @@ def test_as_of_without_offset_is_project_local_time(ws):
     assert converted("2025-03-02") == 0  # a bare date is the end of that local day
     assert converted("2025-03-03") == 1
     assert converted("2025-03-02T23:30:00+00:00") == 1  # an explicit offset is kept
+
+
+@pytest.mark.parametrize("bad", ["NaT", " ", "soon"])
+def test_as_of_that_is_no_time_is_a_typed_error(ws, bad):
+    """pandas reads 'NaT' and a blank as a missing time: refused like any non-date, not passed on
+    to crash in a comparison (sla, alerts, decay)."""
+    with pytest.raises(InvalidArgument, match="is not a date or time"):
+        ws.sla(as_of=bad)
 
 
 def test_conversion_defaults_to_the_last_stage_and_visitor_to_lead(ws, tmp_path):

@@ -85,6 +85,7 @@ Untagged = Annotated[
         "(default: costs.untagged)."
     ),
 ]
+Period = Annotated[str, Query(description="day, week, month, quarter or year.")]
 Fraction = Annotated[float | None, Query(ge=0, le=1, allow_inf_nan=False)]
 Positive = Annotated[float | None, Query(gt=0, allow_inf_nan=False)]
 History = Annotated[
@@ -155,7 +156,7 @@ def report_stages(
     st: Read,
     start: From = None,
     end: To = None,
-    period: Annotated[str, Query(description="day, week, month, quarter or year.")] = "month",
+    period: Period = "month",
     by: By = None,
     format: str = FormatQ,
     table: str | None = TableQ,
@@ -185,7 +186,7 @@ def report_conversion(
     as_of: AsOf = None,
     start: From = None,
     end: To = None,
-    period: Annotated[str, Query(description="day, week, month, quarter or year.")] = "month",
+    period: Period = "month",
     by: By = None,
     format: str = FormatQ,
     table: str | None = TableQ,
@@ -246,7 +247,7 @@ def report_acceptance(
     st: Read,
     start: From = None,
     end: To = None,
-    period: Annotated[str, Query(description="day, week, month, quarter or year.")] = "month",
+    period: Period = "month",
     by: Annotated[
         str | None, Query(description="Breakdown FIELD[,FIELD]; `reason` lists rejections.")
     ] = None,
@@ -269,7 +270,7 @@ def report_sourced(
     st: Read,
     start: From = None,
     end: To = None,
-    period: Annotated[str, Query(description="day, week, month, quarter or year.")] = "quarter",
+    period: Period = "quarter",
     by: By = None,
     format: str = FormatQ,
     table: str | None = TableQ,
@@ -293,7 +294,7 @@ def report_costs(
     untagged: Untagged = None,
     start: From = None,
     end: To = None,
-    period: Annotated[str, Query(description="day, week, month, quarter or year.")] = "month",
+    period: Period = "month",
     format: str = FormatQ,
     table: str | None = TableQ,
 ) -> Response:
@@ -541,7 +542,7 @@ def sla(
     as_of: AsOf = None,
     start: From = None,
     end: To = None,
-    period: Annotated[str, Query(description="day, week, month, quarter or year.")] = "month",
+    period: Period = "month",
     by: By = None,
     format: str = FormatQ,
     table: str | None = TableQ,
