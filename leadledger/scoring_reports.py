@@ -304,6 +304,7 @@ def _record(
             )
             before = int(store.execute(store.table(EVENTS_TABLE).count()))
             store.con.insert(EVENTS_TABLE, expr)
+            store.changed()
             written = int(store.execute(store.table(EVENTS_TABLE).count())) - before
         if not events.empty:
             rows = events.assign(source=SOURCE, source_stage=events["stage"])

@@ -256,6 +256,11 @@ INGESTED_EVENTS_SCHEMA = ibis.schema(
     {"event_id": STR, "kind": STR, "batch_no": dt.int64, "received_at": TS}
 )
 
+#: One row: a counter every write to the ledger raises in its own transaction (``Store``), so a
+#: reader (the server's report cache) can tell whether anything changed since it last computed,
+#: across processes too (several writers share one PostgreSQL database).
+DATA_VERSION_SCHEMA = ibis.schema({"version": dt.int64, "changed_at": TS})
+
 #: Tables that are not import kinds, with their schemas.
 SERVICE_TABLES = {
     "imports": IMPORTS_SCHEMA,
@@ -264,4 +269,8 @@ SERVICE_TABLES = {
     "score_events": SCORE_EVENTS_SCHEMA,
     "api_tokens": API_TOKENS_SCHEMA,
     "ingested_events": INGESTED_EVENTS_SCHEMA,
+    "data_version": DATA_VERSION_SCHEMA,
 }
+#: Writes to these do not change a report: they leave the data version alone (the token table
+#: records no use, but a revoked token must not invalidate every cached report either).
+UNVERSIONED_TABLES = frozenset({"api_tokens", "data_version"})

@@ -22,7 +22,7 @@ import pyarrow as pa
 
 from leadledger.config.models import ProjectConfig
 from leadledger.errors import EngineError, StoreLocked
-from leadledger.ledger.schema import SERVICE_TABLES, Kind, kinds
+from leadledger.ledger.schema import SERVICE_TABLES, UNVERSIONED_TABLES, Kind, kinds
 
 POSTGRES_PREFIXES = ("postgres://", "postgresql://")
 
@@ -84,6 +84,7 @@ class Store:
         self.dialect = dialect  # "duckdb" or "postgres"
         self.kinds: dict[str, Kind] = kinds(cfg)
         self._in_tx = False
+        self._dirty = False  # a write inside the current transaction raises the data version
 
     # -- opening ------------------------------------------------------------------------
     @classmethod
@@ -150,6 +151,28 @@ class Store:
                         self._execute(
                             f'ALTER TABLE "{name}" ADD COLUMN "{col}" {self._sql_type(dtype)}'
                         )
+        if self.execute(self.con.table("data_version").count()) == 0:
+            self._execute("INSERT INTO data_version VALUES (0, CURRENT_TIMESTAMP)")
+
+    # -- the data version -----------------------------------------------------------------
+    def data_version(self) -> int:
+        """The ledger's data version: raised by every committed write to a ledger table (any
+        process), so equal versions mean equal data. 0 for a ledger never written."""
+        value = self.execute(self.con.table("data_version").version.max())
+        return 0 if value is None or pd.isna(value) else int(value)
+
+    def changed(self) -> None:
+        """Record a write made outside :meth:`append` (an ``INSERT … SELECT``): the data
+        version goes up with the transaction's commit, or now outside one."""
+        if self._in_tx:
+            self._dirty = True
+        else:
+            self._bump()
+
+    def _bump(self) -> None:
+        self._execute(
+            "UPDATE data_version SET version = version + 1, changed_at = CURRENT_TIMESTAMP"
+        )
 
     def _sql_type(self, dtype: Any) -> str:
         return (
@@ -198,22 +221,26 @@ class Store:
         if self.dialect == "postgres":
             # Ibis opens its psycopg connection in autocommit mode: without an explicit
             # transaction every append committed on its own, and a failed import left rows
-            self._in_tx = True
+            self._in_tx, self._dirty = True, False
             try:
                 with self.con.con.transaction():
                     yield
+                    if self._dirty:  # last, so the row is locked only while committing
+                        self._bump()
             finally:
-                self._in_tx = False
+                self._in_tx = self._dirty = False
             return
         self.con.con.execute("BEGIN TRANSACTION")
-        self._in_tx = True
+        self._in_tx, self._dirty = True, False
         try:
             yield
+            if self._dirty:
+                self._bump()
         except BaseException:
             self.con.con.execute("ROLLBACK")
             raise
         finally:
-            self._in_tx = False
+            self._in_tx = self._dirty = False
         self.con.con.execute("COMMIT")
 
     def lock(self, name: str) -> None:
@@ -246,6 +273,8 @@ class Store:
                 self.con.con.unregister(name)
         else:
             self._copy_postgres(table, frame, cols)
+        if table not in UNVERSIONED_TABLES:
+            self.changed()
         return len(frame)
 
     def _copy_postgres(self, table: str, frame: pd.DataFrame, cols: list[str]) -> None:
