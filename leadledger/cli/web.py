@@ -31,6 +31,17 @@ NoAuthOpt = Annotated[
     ),
 ]
 
+CacheTtlOpt = Annotated[
+    float,
+    typer.Option(
+        "--cache-ttl",
+        min=0,
+        help="Seconds a computed report may be served again while the data is unchanged (any "
+        "write makes it stale at once); pages people look at are kept computed in the "
+        "background. 0 turns the cache off.",
+    ),
+]
+
 
 def announce(url: str, *, auth: bool) -> None:
     out.print(f"leadledger dashboard: {url}/overview   API: {url}/api/v1   docs: {url}/docs")
@@ -48,6 +59,7 @@ def serve(
     host: HostOpt = "127.0.0.1",
     port: PortOpt = 8000,
     no_auth: NoAuthOpt = False,
+    cache_ttl: CacheTtlOpt = 600.0,
 ) -> None:
     """Serve the dashboard and the JSON API (/api/v1, OpenAPI at /docs) of a project.
 
@@ -60,6 +72,7 @@ def serve(
         host=host,
         port=port,
         auth=not no_auth,
+        cache_ttl=cache_ttl,
         on_ready=lambda u, _: announce(u, auth=not no_auth),
     )
 

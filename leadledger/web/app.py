@@ -25,6 +25,7 @@ from fastapi.staticfiles import StaticFiles
 from leadledger import __version__
 from leadledger.errors import LeadledgerError
 from leadledger.service import Workspace
+from leadledger.web.cache import WARM_SCOPE, ReportCache, Warmer
 
 HERE = Path(__file__).resolve().parent
 T = TypeVar("T")
@@ -41,8 +42,12 @@ STATUS = {
     "model_not_trained": 409,
     "store_locked": 409,
     "not_enough_history": 422,
+    "unknown_report": 404,
+    "batch_too_large": 413,
     "engine_error": 503,
     "webhook_failed": 502,
+    "chromium_not_found": 503,
+    "pdf_failed": 503,
 }
 #: Scopes a route may ask for (``leadledger.tokens.SCOPES``).
 READ, WRITE, ADMIN = "read", "write", "admin"
@@ -50,17 +55,27 @@ TOKEN_COOKIE = "leadledger_token"
 
 
 class AppState:
-    """What every request shares: the project, its lock, and whether tokens are required."""
+    """What every request shares: the project, its lock, whether tokens are required, and the
+    report cache (``leadledger.web.cache``; ``None`` when turned off)."""
 
-    def __init__(self, ws: Workspace, *, auth: bool) -> None:
+    def __init__(self, ws: Workspace, *, auth: bool, cache: ReportCache | None = None) -> None:
         self.ws = ws
         self.auth = auth
         self.lock = threading.RLock()
+        self.cache = cache
+        self.warmer: Warmer | None = None
 
     def call(self, fn: Callable[[Workspace], T]) -> T:
-        """Run ``fn(ws)`` alone: one connection, one thread at a time."""
+        """Run ``fn(ws)`` alone: one connection, one thread at a time. Its read-only reports
+        come from the cache when the data has not changed since they were computed."""
         with self.lock:
-            return fn(self.ws)
+            if self.cache is None:
+                return fn(self.ws)
+            return fn(self.cache.bind(self.ws))  # type: ignore[arg-type]
+
+    def data_version(self) -> int:
+        with self.lock:
+            return self.ws.store.data_version()
 
 
 def state(request: Request) -> AppState:
@@ -81,7 +96,7 @@ def require(scope: str) -> Callable[[Request], AppState]:
 
     def dep(request: Request) -> AppState:
         st = state(request)
-        if st.auth:
+        if st.auth and not request.scope.get(WARM_SCOPE):  # the warmer runs in this process
             secret = token_of(request)
             request.state.token = st.call(lambda ws: ws.token_verify(secret, scope))
         return st
@@ -105,14 +120,30 @@ def _wants_html(request: Request) -> bool:
 
 
 def create_app(
-    project_dir: Path | None = None, *, auth: bool = True, ws: Workspace | None = None
+    project_dir: Path | None = None,
+    *,
+    auth: bool = True,
+    ws: Workspace | None = None,
+    cache_ttl: float = 600.0,
+    warm: bool = False,
 ) -> FastAPI:
-    """The app for one project. ``auth=False`` is ``--no-auth`` (the caller checks loopback)."""
+    """The app for one project. ``auth=False`` is ``--no-auth`` (the caller checks loopback).
+    ``cache_ttl``: seconds a report result may be served while the data is unchanged (0: no
+    cache). ``warm``: keep the pages computed in the background (``leadledger serve`` does)."""
     workspace = ws or Workspace(project_dir)
+    cache = ReportCache(ttl=cache_ttl) if cache_ttl > 0 else None
 
     @contextlib.asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        st: AppState = app.state.leadledger
+        if warm and cache is not None:
+            from leadledger.web.common import NAV
+
+            st.warmer = Warmer(app, cache, st.data_version, [p for p, _ in NAV])
+            st.warmer.start()
         yield
+        if st.warmer is not None:
+            st.warmer.close()
         if ws is None:  # a workspace we opened ourselves
             workspace.close()
 
@@ -128,7 +159,7 @@ def create_app(
         docs_url="/docs",
         openapi_url="/openapi.json",
     )
-    app.state.leadledger = AppState(workspace, auth=auth)
+    app.state.leadledger = AppState(workspace, auth=auth, cache=cache)
 
     @app.exception_handler(LeadledgerError)
     async def _typed(request: Request, exc: LeadledgerError) -> Response:

@@ -23,6 +23,7 @@ from leadledger import __version__
 from leadledger.errors import InvalidArgument
 from leadledger.report import Report, display, is_percent, plain
 from leadledger.web.app import HERE, state
+from leadledger.web.cache import WARM_SCOPE
 from leadledger.workdays import PERIODS
 
 templates = Jinja2Templates(directory=str(HERE / "templates"))
@@ -174,6 +175,9 @@ def render(
 ) -> HTMLResponse:
     """A dashboard page: navigation, the filter bar (when ``f``), notes and the page's blocks."""
     st = state(request)
+    if st.warmer is not None and not request.scope.get(WARM_SCOPE):
+        query = request.url.query
+        st.warmer.seen(request.url.path + (f"?{query}" if query else ""))
     return templates.TemplateResponse(
         request,
         template,
@@ -186,6 +190,7 @@ def render(
             "currency": st.ws.cfg.currency,
             "version": __version__,
             "auth": st.auth,
+            "data_version": st.cache.version if st.cache is not None else None,
             **ctx,
         },
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
@@ -19,8 +21,21 @@ def root() -> Response:
 
 
 @router.get("/healthz")
-def healthz() -> dict[str, str]:
-    return {"status": "ok", "version": __version__}
+def healthz(request: Request) -> dict[str, Any]:
+    """Liveness, and the report cache's counters (no data, no lock: always instant)."""
+    st = state(request)
+    out: dict[str, Any] = {"status": "ok", "version": __version__}
+    if st.cache is not None:
+        out["cache"] = {
+            "data_version": st.cache.version,
+            "entries": len(st.cache.entries),
+            "hits": st.cache.stats.hits,
+            "misses": st.cache.stats.misses,
+            "ttl_seconds": st.cache.ttl,
+            "warm_rounds": st.warmer.rounds if st.warmer else None,
+            "warming": bool(st.warmer and not st.warmer.idle.is_set()),
+        }
+    return out
 
 
 def _safe_next(target: str) -> str:

@@ -82,6 +82,7 @@ def serve(
     host: str = "127.0.0.1",
     port: int = 8000,
     auth: bool = True,
+    cache_ttl: float = 600.0,
     on_ready: Callable[[str, Workspace], Any] | None = None,
     log_level: str = "warning",
 ) -> None:
@@ -99,7 +100,7 @@ def serve(
     ws.store  # open (and lock, on DuckDB) before saying anything  # noqa: B018
     url = url_of(host, port)
     try:
-        app = create_app(ws.project_dir, auth=auth, ws=ws)
+        app = create_app(ws.project_dir, auth=auth, ws=ws, cache_ttl=cache_ttl, warm=True)
         with server_file(ws.project_dir, url):
             if on_ready:
                 on_ready(url, ws)

@@ -1,0 +1,305 @@
+"""The server's report cache: what a page or an API call computed, kept until the data changes.
+
+A dashboard page runs several reports (the Money page: costs, ROI and every attribution model);
+on two million leads each takes seconds. The same call on the same data gives the same answer,
+so the server keeps each façade call's result under a key made of
+
+- the ledger's **data version** (``Store.data_version``: raised by every committed write, in any
+  process — an import from the CLI on PostgreSQL, a form fill through the API),
+- the project's local **date** (reports whose range defaults to "until today" roll over),
+- the method's name and its arguments.
+
+A result is never served for another data version, so a number on screen is always the one the
+CLI gives on the same data. Results also expire after ``ttl`` seconds, because some reports
+measure against the clock (SLA breaches are "open for N working hours" *now*). Errors the façade
+raises for the caller's input (a ``LeadledgerError``) are cached like results.
+
+:class:`Warmer` keeps the pages people look at computed: at start it requests every page of
+the navigation with its default filters, and whenever the data version changes or the entries
+near their expiry it requests again the pages asked for recently — so a person opening the
+dashboard gets the cached page, not the computation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextvars
+import dataclasses
+import json
+import threading
+import time
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from leadledger.errors import LeadledgerError
+from leadledger.report import Report
+
+if TYPE_CHECKING:
+    from leadledger.service import Workspace
+
+#: Façade methods whose result depends only on the data, the arguments and the clock (no
+#: writes, no side effects). ``alerts`` only without a webhook (sending is a side effect).
+CACHED = frozenset(
+    {
+        "report",
+        "check",
+        "plan",
+        "pace",
+        "whatif",
+        "experiment_report",
+        "attribution",
+        "score_explain",
+        "score_backtest",
+        "score_tune",
+        "score_distribution",
+        "model_evaluate",
+        "sla",
+        "decay",
+        "alerts",
+        "imports",
+        "executive_report",
+    }
+)
+#: A scope key that only in-process requests carry (an HTTP client cannot set scope keys).
+WARM_SCOPE = "leadledger.warm"
+#: While the warmer refreshes, entries older than this many seconds are computed again (the
+#: context travels with the request into the worker thread that runs the page).
+REFRESH_OLDER_THAN: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "leadledger_refresh_older_than", default=None
+)
+
+
+def _copy(value: Any) -> Any:
+    """A caller may add a column to a report's frame: hand out copies (shallow: pandas' copy
+    on write keeps the cached data untouched at no cost)."""
+    if isinstance(value, Report):
+        return dataclasses.replace(
+            value,
+            params=dict(value.params),
+            frame=value.frame.copy(deep=False),
+            notes=list(value.notes),
+            table_columns=list(value.table_columns) if value.table_columns else None,
+            extra={k: (t, f.copy(deep=False)) for k, (t, f) in value.extra.items()},
+        )
+    if isinstance(value, pd.DataFrame):
+        return value.copy(deep=False)
+    return value
+
+
+def _key_part(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+@dataclasses.dataclass
+class Entry:
+    value: Any
+    error: LeadledgerError | None
+    at: float  # time.monotonic() when computed
+    seconds: float  # how long it took
+
+
+@dataclasses.dataclass
+class Stats:
+    hits: int = 0
+    misses: int = 0
+    computed_seconds: float = 0.0
+
+
+class ReportCache:
+    """Façade results by (data version, local date, config, method, arguments); LRU-bounded."""
+
+    def __init__(self, *, ttl: float = 600.0, max_entries: int = 256) -> None:
+        self.ttl = ttl
+        self.max_entries = max_entries
+        self.entries: collections.OrderedDict[tuple[Any, ...], Entry] = collections.OrderedDict()
+        self.stats = Stats()
+        self.version: int | None = None  # the data version the last call saw
+
+    def clear(self) -> None:
+        self.entries.clear()
+
+    def oldest_age(self) -> float:
+        now = time.monotonic()
+        return max((now - e.at for e in self.entries.values()), default=0.0)
+
+    def get_or_compute(self, key: tuple[Any, ...], compute: Callable[[], Any]) -> Any:
+        now = time.monotonic()
+        entry = self.entries.get(key)
+        max_age = min(self.ttl, REFRESH_OLDER_THAN.get() or self.ttl)
+        if entry is not None and now - entry.at < max_age:
+            self.entries.move_to_end(key)
+            self.stats.hits += 1
+        else:
+            self.stats.misses += 1
+            t0 = time.perf_counter()
+            try:
+                value, error = compute(), None
+            except LeadledgerError as exc:  # the caller's input: the same answer next time
+                value, error = None, exc
+            took = time.perf_counter() - t0
+            self.stats.computed_seconds += took
+            entry = Entry(value, error, time.monotonic(), took)
+            self.entries[key] = entry
+            self.entries.move_to_end(key)
+            while len(self.entries) > self.max_entries:
+                self.entries.popitem(last=False)
+        if entry.error is not None:
+            raise entry.error
+        return _copy(entry.value)
+
+    def bind(self, ws: Workspace) -> CachedWorkspace:
+        """The workspace as one request sees it: the data version is read once, here, so every
+        report of a page comes from the same data."""
+        version = ws.store.data_version()
+        if version != self.version:
+            # nothing computed on an older version is ever served again: free it now
+            self.entries = collections.OrderedDict(
+                (k, e) for k, e in self.entries.items() if k[0] == version
+            )
+            self.version = version
+        return CachedWorkspace(ws, self, (version, ws.today().isoformat(), id(ws.cfg)))
+
+
+class CachedWorkspace:
+    """A :class:`~leadledger.service.Workspace` whose read-only reports come from the cache;
+    everything else (writes, tokens, the store, the config) is the workspace itself."""
+
+    def __init__(self, ws: Workspace, cache: ReportCache, base: tuple[Any, ...]) -> None:
+        self._ws = ws
+        self._cache = cache
+        self._base = base
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._ws, name)
+        if name not in CACHED or not callable(attr):
+            return attr
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            if name == "alerts" and kwargs.get("webhook"):
+                return attr(*args, **kwargs)  # sending is not a read
+            key = (*self._base, name, _key_part(list(args)), _key_part(kwargs))
+            return self._cache.get_or_compute(key, lambda: attr(*args, **kwargs))
+
+        return call
+
+
+async def _asgi_get(app: Any, target: str) -> int:
+    """GET ``target`` from the app in this process (no socket, no token: see ``WARM_SCOPE``)."""
+    path, _, query = target.partition("?")
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": query.encode(),
+        "root_path": "",
+        "headers": [(b"host", b"leadledger.internal"), (b"accept", b"text/html")],
+        "client": ("127.0.0.1", 0),
+        "server": ("leadledger.internal", 80),
+        WARM_SCOPE: True,
+    }
+    status = 0
+    sent = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await asyncio.sleep(3600)  # no disconnect while the page is computed
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = int(message["status"])
+
+    await app(scope, receive, send)
+    return status
+
+
+class Warmer:
+    """A background thread that keeps the pages people look at computed (see the module)."""
+
+    def __init__(
+        self,
+        app: Any,
+        cache: ReportCache,
+        version: Callable[[], int],
+        defaults: Iterable[str],
+        *,
+        recent: int = 24,
+        poll: float = 2.0,
+    ) -> None:
+        self.app = app
+        self.cache = cache
+        self.version = version
+        self.defaults = list(defaults)
+        self.recent: collections.OrderedDict[str, None] = collections.OrderedDict()
+        self.size = recent
+        self.poll = poll
+        self.stop = threading.Event()
+        self.warmed_version: int | None = None
+        self.warmed_at = 0.0
+        self.rounds = 0
+        self.idle = threading.Event()
+        self.idle.set()
+        self.thread = threading.Thread(target=self._run, name="leadledger-warmer", daemon=True)
+
+    def seen(self, target: str) -> None:
+        """A page was requested: warm it again when the data changes."""
+        self.recent[target] = None
+        self.recent.move_to_end(target)
+        while len(self.recent) > self.size:
+            self.recent.popitem(last=False)
+
+    def targets(self) -> list[str]:
+        return list(dict.fromkeys([*reversed(self.recent), *self.defaults]))
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join(timeout=5)
+
+    def _due(self) -> bool:
+        try:
+            version = self.version()
+        except Exception:  # the store is busy or closing: try again later
+            return False
+        if version != self.warmed_version:
+            return True
+        return time.monotonic() - self.warmed_at > self.cache.ttl * 0.8
+
+    def warm_once(self) -> None:
+        self.idle.clear()
+        # what the last round computed is at most 0.8 ttl old: recompute what is older than
+        # half of it, so a page never expires while someone may look at it
+        token = REFRESH_OLDER_THAN.set(self.cache.ttl * 0.5)
+        try:
+            self.warmed_version = self.version()
+            self.warmed_at = time.monotonic()
+            for target in self.targets():
+                if self.stop.is_set():
+                    return
+                asyncio.run(_asgi_get(self.app, target))
+            self.rounds += 1
+        finally:
+            REFRESH_OLDER_THAN.reset(token)
+            self.idle.set()
+
+    def _run(self) -> None:
+        while not self.stop.is_set():
+            if self._due():
+                try:
+                    self.warm_once()
+                except Exception:  # a page's bug shows to its visitor, not here
+                    self.warmed_at = time.monotonic()
+            self.stop.wait(self.poll)

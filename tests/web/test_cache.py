@@ -1,0 +1,165 @@
+"""The server's report cache: a result is served again only for the same data version (any
+process's write makes it stale), copies are handed out, errors are kept, entries expire, and
+the warmer keeps the pages computed."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from leadledger.errors import LeadNotFound
+from leadledger.service import Workspace
+from leadledger.web.app import create_app
+from leadledger.web.cache import ReportCache
+from tests.web.test_ingest import mixed_batch
+
+
+def stages_total(body: dict[str, Any], stage: str) -> int:
+    return sum(int(r["entered"]) for r in body["rows"] if r["stage"] == stage)
+
+
+JAN = {"from": "2025-01-01", "to": "2025-01-31", "period": "month"}
+
+
+def test_same_data_same_call_is_served_once(demo_copy: Path):
+    ws = Workspace(demo_copy)
+    with TestClient(create_app(demo_copy, auth=False, ws=ws)) as c:
+        cache = c.app.state.leadledger.cache  # type: ignore[attr-defined]
+        first = c.get("/overview")
+        misses = cache.stats.misses
+        assert first.status_code == 200 and misses > 0
+        second = c.get("/overview")
+        assert second.status_code == 200
+        assert cache.stats.misses == misses  # nothing computed again
+        assert cache.stats.hits >= misses
+        strip = lambda t: t.split("<footer")[0]  # noqa: E731
+        assert strip(second.text) == strip(first.text)
+        # the API's calls are cached too, and give the façade's numbers
+        api = c.get("/api/v1/reports/stages", params={"period": "month"})
+        misses = cache.stats.misses
+        again = c.get("/api/v1/reports/stages", params={"period": "month"})
+        assert again.status_code == 200 and cache.stats.misses == misses
+        assert again.json() == api.json() == ws.report("stages", period="month").as_dict()
+    ws.close()
+
+
+def test_a_write_makes_every_result_stale(demo_copy: Path):
+    ws = Workspace(demo_copy)
+    with TestClient(create_app(demo_copy, auth=False, ws=ws)) as c:
+        before = c.get("/api/v1/reports/stages", params=JAN).json()
+        version = ws.store.data_version()
+        r = c.post("/api/v1/events", json={"events": mixed_batch()})
+        assert r.status_code == 200 and r.json()["accepted"] == 3
+        assert ws.store.data_version() == version + 1
+        after = c.get("/api/v1/reports/stages", params=JAN).json()
+        # the new lead and its MQL are counted, exactly as the façade counts them now
+        assert stages_total(after, "mql") == stages_total(before, "mql") + 1
+        fresh = ws.report("stages", start=JAN["from"], end=JAN["to"], period="month")
+        assert after == fresh.as_dict()
+        cache = c.app.state.leadledger.cache  # type: ignore[attr-defined]
+        assert all(k[0] == version + 1 for k in cache.entries)  # the old ones are freed
+    ws.close()
+
+
+@pytest.mark.postgres
+def test_another_process_writing_postgres_is_seen(postgres_server, make_project):
+    from tests.conftest import config_text
+
+    url = postgres_server.create_database("cache_other_process")
+    ws = make_project(url, text=config_text(url))
+    other = Workspace(ws.project_dir)  # a CLI or a second server on the same database
+    try:
+        with TestClient(create_app(ws.project_dir, auth=False, ws=ws)) as c:
+            empty = c.get("/api/v1/reports/stages", params=JAN).json()
+            assert stages_total(empty, "mql") == 0
+            assert c.get("/api/v1/reports/stages", params=JAN).json() == empty
+            other.ingest_events(mixed_batch())
+            seen = c.get("/api/v1/reports/stages", params=JAN).json()
+            assert stages_total(seen, "mql") == 1
+    finally:
+        other.close()
+
+
+def test_copies_are_handed_out_errors_kept_entries_expire(demo_ws: Workspace):
+    cache = ReportCache(ttl=60)
+    view = cache.bind(demo_ws)
+    a = view.report("stages", period="month")
+    a.frame["mine"] = 1  # a caller adds a column and changes a value
+    a.frame.iloc[0, a.frame.columns.get_loc("entered")] = -5
+    a.notes.append("mine")
+    b = view.report("stages", period="month")
+    assert "mine" not in b.frame.columns and "mine" not in b.notes
+    assert b.as_dict() == demo_ws.report("stages", period="month").as_dict()
+    assert (cache.stats.hits, cache.stats.misses) == (1, 1)
+
+    for _ in range(2):
+        with pytest.raises(LeadNotFound):
+            view.score_explain("no-such-lead")
+    assert cache.stats.misses == 2  # the error was computed once
+
+    short = ReportCache(ttl=0.05)
+    v2 = short.bind(demo_ws)
+    v2.report("stages", period="month")
+    time.sleep(0.1)
+    v2.report("stages", period="month")
+    assert short.stats.misses == 2
+
+
+def test_writes_and_unlisted_methods_pass_through(demo_ws: Workspace):
+    cache = ReportCache()
+    view = cache.bind(demo_ws)
+    assert view.cfg is demo_ws.cfg and view.store is demo_ws.store
+    view.token_list()
+    view.token_list()
+    assert cache.stats.misses == 0 and cache.stats.hits == 0  # tokens change without a version
+
+
+def test_no_cache_when_turned_off(demo_ws: Workspace):
+    with TestClient(create_app(demo_ws.project_dir, auth=False, ws=demo_ws, cache_ttl=0)) as c:
+        assert c.app.state.leadledger.cache is None  # type: ignore[attr-defined]
+        assert c.get("/overview").status_code == 200
+        assert "cache" not in c.get("/healthz").json()
+
+
+def wait_idle(c: TestClient, rounds: int, timeout: float = 240) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        h = c.get("/healthz").json()["cache"]
+        if h["warm_rounds"] >= rounds and not h["warming"]:
+            return h  # type: ignore[no-any-return]
+        time.sleep(0.2)
+    raise AssertionError(f"the warmer did not finish round {rounds}: {h}")
+
+
+@pytest.mark.slow
+def test_the_warmer_computes_pages_before_anyone_asks(demo_copy: Path):
+    ws = Workspace(demo_copy)
+    app = create_app(demo_copy, auth=True, ws=ws, warm=True)
+    with TestClient(app) as c:
+        st = app.state.leadledger
+        st.warmer.poll = 0.1
+        wait_idle(c, 1)
+        misses = st.cache.stats.misses
+        assert misses > 0 and len(st.cache.entries) > 0
+        _, secret = ws.token_create("write")
+        c.headers["authorization"] = f"Bearer {secret}"
+        for path in ("/overview", "/funnel", "/money", "/health"):
+            assert c.get(path).status_code == 200
+        assert st.cache.stats.misses == misses  # every page was ready
+        # a page with its own filters is remembered, and warmed again after a write
+        q = "/funnel?period=week&by=channel"
+        assert c.get(q).status_code == 200
+        assert q in st.warmer.recent
+        assert c.post("/api/v1/events", json={"events": mixed_batch()}).status_code == 200
+        wait_idle(c, 2)
+        misses = st.cache.stats.misses
+        assert c.get(q).status_code == 200 and c.get("/overview").status_code == 200
+        assert st.cache.stats.misses == misses
+        # the warmer's pass is in-process only: a header of the same name opens nothing
+        del c.headers["authorization"]
+        assert c.get("/api/v1/reports/stages", headers={"leadledger.warm": "1"}).status_code == 401
+    ws.close()
