@@ -77,3 +77,96 @@ def test_a_project_held_by_a_server_is_named(demo_copy):
         assert "Traceback" not in res.stderr
     finally:
         holder.close()
+
+
+@pytest.mark.postgres
+def test_postgres_two_servers_and_a_cli_at_once(postgres_server, make_project):
+    """Two servers ingest into one PostgreSQL database at the same time, some events sent to
+    both, while a CLI reads: every event is stored once, and both servers and the CLI report
+    the same numbers afterwards."""
+    import threading
+
+    from fastapi.testclient import TestClient
+    from typer.testing import CliRunner
+
+    from leadledger.cli.main import app as cli
+    from leadledger.web.app import create_app
+    from tests.conftest import config_text
+
+    url = postgres_server.create_database("two_servers")
+    ws = make_project(url, text=config_text(url))
+    other = Workspace(ws.project_dir)
+
+    def events(prefix: str) -> list[list[dict]]:
+        own = [f"{prefix}-{i}" for i in range(600)]
+        shared = [f"s-{i}" for i in range(60)]  # both servers receive these
+        ids = own + shared
+        return [
+            [
+                {"event_id": e, "type": "lead", "lead_id": e, "created_at": "2025-01-10 09:00"}
+                for e in ids[k : k + 110]
+            ]
+            for k in range(0, len(ids), 110)
+        ]
+
+    answers: dict[str, list[dict]] = {"a": [], "b": []}
+    errors: list[BaseException] = []
+    try:
+        with (
+            TestClient(create_app(ws.project_dir, auth=False, ws=ws)) as a,
+            TestClient(create_app(ws.project_dir, auth=False, ws=other)) as b,
+        ):
+
+            def post(name: str, client: TestClient) -> None:
+                try:
+                    for batch in events(name):
+                        r = client.post("/api/v1/events", json={"events": batch})
+                        assert r.status_code == 200, r.text
+                        answers[name].append(r.json())
+                except BaseException as exc:  # reported below
+                    errors.append(exc)
+
+            threads = [
+                threading.Thread(target=post, args=("a", a)),
+                threading.Thread(target=post, args=("b", b)),
+            ]
+            for t in threads:
+                t.start()
+            runner = CliRunner()
+            while any(t.is_alive() for t in threads):  # a CLI reading meanwhile
+                res = runner.invoke(
+                    cli, ["report", "stages", "--project", str(ws.project_dir), "--format", "json"]
+                )
+                assert res.exit_code == 0, res.output
+            for t in threads:
+                t.join()
+            assert not errors, errors
+            accepted = sum(r["accepted"] for n in answers for r in answers[n])
+            dups = sum(r["duplicate"] for n in answers for r in answers[n])
+            assert (accepted, dups) == (1260, 60)  # 600 + 600 own, 60 shared stored once
+            assert ws.store.execute(ws.store.table("leads").count()) == 1260
+            assert ws.store.execute(ws.store.table("ingested_events").count()) == 1260
+            q = {"from": "2025-01-01", "to": "2025-01-31", "period": "month"}
+            ra = a.get("/api/v1/reports/stages", params=q).json()
+            rb = b.get("/api/v1/reports/stages", params=q).json()
+            res = CliRunner().invoke(
+                cli,
+                [
+                    "report",
+                    "stages",
+                    "--project",
+                    str(ws.project_dir),
+                    "--format",
+                    "json",
+                    "--from",
+                    q["from"],
+                    "--to",
+                    q["to"],
+                ],
+            )
+            assert res.exit_code == 0, res.output
+            assert ra == rb == json.loads(res.output)
+            lead = next(r for r in ra["rows"] if r["stage"] == "lead")
+            assert lead["entered"] == 1260
+    finally:
+        other.close()
