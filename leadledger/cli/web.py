@@ -42,6 +42,17 @@ CacheTtlOpt = Annotated[
     ),
 ]
 
+MaxStaleOpt = Annotated[
+    float,
+    typer.Option(
+        "--max-stale",
+        min=0,
+        help="Seconds a report computed on older data may still be served while the new one is "
+        "computed (for a project that receives events all the time; the page's footer names the "
+        "data version). 0: never, every number is from the current data.",
+    ),
+]
+
 
 def announce(url: str, *, auth: bool) -> None:
     out.print(f"leadledger dashboard: {url}/overview   API: {url}/api/v1   docs: {url}/docs")
@@ -60,6 +71,7 @@ def serve(
     port: PortOpt = 8000,
     no_auth: NoAuthOpt = False,
     cache_ttl: CacheTtlOpt = 600.0,
+    max_stale: MaxStaleOpt = 0.0,
 ) -> None:
     """Serve the dashboard and the JSON API (/api/v1, OpenAPI at /docs) of a project.
 
@@ -73,6 +85,7 @@ def serve(
         port=port,
         auth=not no_auth,
         cache_ttl=cache_ttl,
+        max_stale=max_stale,
         on_ready=lambda u, _: announce(u, auth=not no_auth),
     )
 

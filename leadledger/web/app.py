@@ -125,13 +125,14 @@ def create_app(
     auth: bool = True,
     ws: Workspace | None = None,
     cache_ttl: float = 600.0,
+    max_stale: float = 0.0,
     warm: bool = False,
 ) -> FastAPI:
     """The app for one project. ``auth=False`` is ``--no-auth`` (the caller checks loopback).
     ``cache_ttl``: seconds a report result may be served while the data is unchanged (0: no
     cache). ``warm``: keep the pages computed in the background (``leadledger serve`` does)."""
     workspace = ws or Workspace(project_dir)
-    cache = ReportCache(ttl=cache_ttl) if cache_ttl > 0 else None
+    cache = ReportCache(ttl=cache_ttl, max_stale=max_stale) if cache_ttl > 0 else None
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

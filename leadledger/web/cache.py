@@ -10,9 +10,12 @@ so the server keeps each façade call's result under a key made of
 - the method's name and its arguments.
 
 A result is never served for another data version, so a number on screen is always the one the
-CLI gives on the same data. Results also expire after ``ttl`` seconds, because some reports
-measure against the clock (SLA breaches are "open for N working hours" *now*). Errors the façade
-raises for the caller's input (a ``LeadledgerError``) are cached like results.
+CLI gives on the same data — unless the server was started with ``--max-stale SECONDS``, for a
+project that receives events all the time: then a result of an older version may be served while
+younger than that, and the page's footer names the version it comes from. Results also expire
+after ``ttl`` seconds, because some reports measure against the clock (SLA breaches are "open for
+N working hours" *now*). Errors the façade raises for the caller's input (a ``LeadledgerError``)
+are cached like results.
 
 :class:`Warmer` keeps the pages people look at computed: at start it requests every page of
 the navigation with its default filters, and whenever the data version changes or the entries
@@ -70,6 +73,11 @@ WARM_SCOPE = "leadledger.warm"
 REFRESH_OLDER_THAN: contextvars.ContextVar[float | None] = contextvars.ContextVar(
     "leadledger_refresh_older_than", default=None
 )
+#: The oldest data version a request was served from (the page's footer says so when it is
+#: older than the current one: only with ``max_stale``).
+OLDEST_SERVED: contextvars.ContextVar[int | None] = contextvars.ContextVar(
+    "leadledger_oldest_served", default=None
+)
 
 
 def _copy(value: Any) -> Any:
@@ -97,6 +105,7 @@ def _key_part(value: Any) -> str:
 class Entry:
     value: Any
     error: LeadledgerError | None
+    version: int  # the data version it was computed on
     at: float  # time.monotonic() when computed
     seconds: float  # how long it took
 
@@ -104,15 +113,24 @@ class Entry:
 @dataclasses.dataclass
 class Stats:
     hits: int = 0
+    stale: int = 0  # hits on an older data version (only with max_stale)
     misses: int = 0
     computed_seconds: float = 0.0
 
 
 class ReportCache:
-    """Façade results by (data version, local date, config, method, arguments); LRU-bounded."""
+    """Façade results by (local date, config, method, arguments) with the data version they
+    were computed on; LRU-bounded.
 
-    def __init__(self, *, ttl: float = 600.0, max_entries: int = 256) -> None:
+    ``max_stale`` (seconds, default 0): a result computed on an older data version may still be
+    served while it is younger than this — for a project that receives events all the time, so
+    that pages stay fast while the warmer computes them on the new data. 0: never."""
+
+    def __init__(
+        self, *, ttl: float = 600.0, max_stale: float = 0.0, max_entries: int = 256
+    ) -> None:
         self.ttl = ttl
+        self.max_stale = min(max_stale, ttl)
         self.max_entries = max_entries
         self.entries: collections.OrderedDict[tuple[Any, ...], Entry] = collections.OrderedDict()
         self.stats = Stats()
@@ -121,17 +139,20 @@ class ReportCache:
     def clear(self) -> None:
         self.entries.clear()
 
-    def oldest_age(self) -> float:
-        now = time.monotonic()
-        return max((now - e.at for e in self.entries.values()), default=0.0)
-
-    def get_or_compute(self, key: tuple[Any, ...], compute: Callable[[], Any]) -> Any:
+    def get_or_compute(self, version: int, key: tuple[Any, ...], compute: Callable[[], Any]) -> Any:
         now = time.monotonic()
         entry = self.entries.get(key)
-        max_age = min(self.ttl, REFRESH_OLDER_THAN.get() or self.ttl)
-        if entry is not None and now - entry.at < max_age:
-            self.entries.move_to_end(key)
+        refresh = REFRESH_OLDER_THAN.get()
+        max_age = min(self.ttl, refresh or self.ttl)
+        if entry is not None and entry.version == version and now - entry.at < max_age:
             self.stats.hits += 1
+        elif (
+            entry is not None
+            and refresh is None  # the warmer computes on the new data
+            and entry.version != version
+            and now - entry.at < self.max_stale
+        ):
+            self.stats.stale += 1
         else:
             self.stats.misses += 1
             t0 = time.perf_counter()
@@ -141,35 +162,48 @@ class ReportCache:
                 value, error = None, exc
             took = time.perf_counter() - t0
             self.stats.computed_seconds += took
-            entry = Entry(value, error, time.monotonic(), took)
+            entry = Entry(value, error, version, time.monotonic(), took)
             self.entries[key] = entry
-            self.entries.move_to_end(key)
             while len(self.entries) > self.max_entries:
                 self.entries.popitem(last=False)
+        self.entries.move_to_end(key)
+        oldest = OLDEST_SERVED.get()
+        OLDEST_SERVED.set(entry.version if oldest is None else min(oldest, entry.version))
         if entry.error is not None:
             raise entry.error
         return _copy(entry.value)
 
+    def oldest_version(self) -> int | None:
+        """The oldest data version a served result may come from (the footer says so)."""
+        return min((e.version for e in self.entries.values()), default=None)
+
     def bind(self, ws: Workspace) -> CachedWorkspace:
         """The workspace as one request sees it: the data version is read once, here, so every
-        report of a page comes from the same data."""
+        report of a page comes from the same data (or, with ``max_stale``, from results no
+        older than that)."""
         version = ws.store.data_version()
         if version != self.version:
-            # nothing computed on an older version is ever served again: free it now
+            # what can never be served again is freed now
+            now = time.monotonic()
             self.entries = collections.OrderedDict(
-                (k, e) for k, e in self.entries.items() if k[0] == version
+                (k, e)
+                for k, e in self.entries.items()
+                if e.version == version or now - e.at < self.max_stale
             )
             self.version = version
-        return CachedWorkspace(ws, self, (version, ws.today().isoformat(), id(ws.cfg)))
+        return CachedWorkspace(ws, self, version, (ws.today().isoformat(), id(ws.cfg)))
 
 
 class CachedWorkspace:
     """A :class:`~leadledger.service.Workspace` whose read-only reports come from the cache;
     everything else (writes, tokens, the store, the config) is the workspace itself."""
 
-    def __init__(self, ws: Workspace, cache: ReportCache, base: tuple[Any, ...]) -> None:
+    def __init__(
+        self, ws: Workspace, cache: ReportCache, version: int, base: tuple[Any, ...]
+    ) -> None:
         self._ws = ws
         self._cache = cache
+        self._version = version
         self._base = base
 
     def __getattr__(self, name: str) -> Any:
@@ -181,7 +215,7 @@ class CachedWorkspace:
             if name == "alerts" and kwargs.get("webhook"):
                 return attr(*args, **kwargs)  # sending is not a read
             key = (*self._base, name, _key_part(list(args)), _key_part(kwargs))
-            return self._cache.get_or_compute(key, lambda: attr(*args, **kwargs))
+            return self._cache.get_or_compute(self._version, key, lambda: attr(*args, **kwargs))
 
         return call
 

@@ -23,7 +23,7 @@ from leadledger import __version__
 from leadledger.errors import InvalidArgument
 from leadledger.report import Report, display, is_percent, plain
 from leadledger.web.app import HERE, state
-from leadledger.web.cache import WARM_SCOPE
+from leadledger.web.cache import OLDEST_SERVED, WARM_SCOPE
 from leadledger.workdays import PERIODS
 
 templates = Jinja2Templates(directory=str(HERE / "templates"))
@@ -191,6 +191,7 @@ def render(
             "version": __version__,
             "auth": st.auth,
             "data_version": st.cache.version if st.cache is not None else None,
+            "served_from": OLDEST_SERVED.get(),
             **ctx,
         },
     )

@@ -30,8 +30,10 @@ def healthz(request: Request) -> dict[str, Any]:
             "data_version": st.cache.version,
             "entries": len(st.cache.entries),
             "hits": st.cache.stats.hits,
+            "stale_hits": st.cache.stats.stale,
             "misses": st.cache.stats.misses,
             "ttl_seconds": st.cache.ttl,
+            "max_stale_seconds": st.cache.max_stale,
             "warm_rounds": st.warmer.rounds if st.warmer else None,
             "warming": bool(st.warmer and not st.warmer.idle.is_set()),
         }

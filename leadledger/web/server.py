@@ -83,6 +83,7 @@ def serve(
     port: int = 8000,
     auth: bool = True,
     cache_ttl: float = 600.0,
+    max_stale: float = 0.0,
     on_ready: Callable[[str, Workspace], Any] | None = None,
     log_level: str = "warning",
 ) -> None:
@@ -100,7 +101,9 @@ def serve(
     ws.store  # open (and lock, on DuckDB) before saying anything  # noqa: B018
     url = url_of(host, port)
     try:
-        app = create_app(ws.project_dir, auth=auth, ws=ws, cache_ttl=cache_ttl, warm=True)
+        app = create_app(
+            ws.project_dir, auth=auth, ws=ws, cache_ttl=cache_ttl, max_stale=max_stale, warm=True
+        )
         with server_file(ws.project_dir, url):
             if on_ready:
                 on_ready(url, ws)

@@ -61,7 +61,7 @@ def test_a_write_makes_every_result_stale(demo_copy: Path):
         fresh = ws.report("stages", start=JAN["from"], end=JAN["to"], period="month")
         assert after == fresh.as_dict()
         cache = c.app.state.leadledger.cache  # type: ignore[attr-defined]
-        assert all(k[0] == version + 1 for k in cache.entries)  # the old ones are freed
+        assert all(e.version == version + 1 for e in cache.entries.values())  # old ones freed
     ws.close()
 
 
@@ -162,4 +162,49 @@ def test_the_warmer_computes_pages_before_anyone_asks(demo_copy: Path):
         # the warmer's pass is in-process only: a header of the same name opens nothing
         del c.headers["authorization"]
         assert c.get("/api/v1/reports/stages", headers={"leadledger.warm": "1"}).status_code == 401
+    ws.close()
+
+
+def test_max_stale_serves_older_data_for_a_while_and_says_so(demo_copy: Path):
+    ws = Workspace(demo_copy)
+    with TestClient(create_app(demo_copy, auth=False, ws=ws, max_stale=300)) as c:
+        cache = c.app.state.leadledger.cache  # type: ignore[attr-defined]
+        before = c.get("/api/v1/reports/stages", params=JAN).json()
+        v = ws.store.data_version()
+        page = c.get("/funnel")
+        assert f'id="data-version">{v}<' in page.text and "served-from" not in page.text
+        assert c.post("/api/v1/events", json={"events": mixed_batch()}).status_code == 200
+        # within max_stale the result of version v is served, and the page says so
+        stale = c.get("/api/v1/reports/stages", params=JAN).json()
+        assert stale == before and cache.stats.stale == 1
+        page = c.get("/funnel")
+        assert f'id="data-version">{v + 1}<' in page.text
+        assert 'id="served-from"' in page.text and f">parts from version {v}<" in page.text
+        # the warmer's pass (in-process, REFRESH_OLDER_THAN set) computes on the new data
+        import asyncio
+        from urllib.parse import urlencode
+
+        from leadledger.web.cache import REFRESH_OLDER_THAN, _asgi_get
+
+        token = REFRESH_OLDER_THAN.set(300.0)
+        try:
+            target = "/api/v1/reports/stages?" + urlencode(JAN)
+            assert asyncio.run(_asgi_get(c.app, target)) == 200
+        finally:
+            REFRESH_OLDER_THAN.reset(token)
+        now = c.get("/api/v1/reports/stages", params=JAN).json()
+        assert stages_total(now, "mql") == stages_total(before, "mql") + 1
+        assert (
+            now == ws.report("stages", start=JAN["from"], end=JAN["to"], period="month").as_dict()
+        )
+    with TestClient(create_app(demo_copy, auth=False, ws=ws)) as c:  # the default: never
+        c.get("/api/v1/reports/stages", params=JAN)
+        ws.ingest_events(
+            [{"event_id": "late", "type": "lead", "lead_id": "L", "created_at": "2025-01-09"}]
+        )
+        after = c.get("/api/v1/reports/stages", params=JAN).json()
+        assert c.app.state.leadledger.cache.stats.stale == 0  # type: ignore[attr-defined]
+        assert (
+            after == ws.report("stages", start=JAN["from"], end=JAN["to"], period="month").as_dict()
+        )
     ws.close()
