@@ -9,6 +9,8 @@ run with the same range, so its numbers are theirs.
 
 from __future__ import annotations
 
+import datetime as dt
+import math
 from typing import TYPE_CHECKING, Any
 
 import ibis
@@ -18,8 +20,9 @@ import pandas as pd
 from leadledger.errors import GoalNotFound, InvalidArgument
 from leadledger.ledger.derived import current_leads
 from leadledger.report import Report
-from leadledger.reports import check_period, resolve_range
+from leadledger.reports import check_period, parse_window, resolve_range
 from leadledger.scoring import rules
+from leadledger.workdays import next_period_start, period_start
 
 if TYPE_CHECKING:
     from leadledger.service import Workspace
@@ -103,7 +106,23 @@ def score_distribution(ws: Workspace, *, bin_width: float = 5.0) -> Report:
 
 
 # -- executive summary -------------------------------------------------------------------------
-KEY_COLUMNS = ["key", "label", "unit", "latest_period", "latest", "previous", "change", "total"]
+KEY_COLUMNS = [
+    "key",
+    "label",
+    "unit",
+    "latest_period",
+    "latest",
+    "previous",
+    "change_rel",
+    "maturing",
+    "total",
+]
+#: A lead → customer cohort is *mature* once every lead in it has had this many days to convert
+#: (the last day of the cohort + this ≤ the as-of). It is the outcome window the project uses
+#: for "did this lead become a customer" (the predictive model's ``window_days`` default,
+#: ``model_reports.DEFAULTS``: a lead's outcome is known once that window has closed); a
+#: younger cohort's rate still grows, so its change is no fall.
+MATURITY_DAYS = 180.0
 #: The executive summary's keys, in seed 000's order, then ROI.
 KEYS = {
     "lead_goal": "Lead goal (pace)",
@@ -143,18 +162,49 @@ def _row(
         "latest_period": period,
         "latest": latest,
         "previous": previous,
-        "change": _change(latest, previous),
+        "change_rel": _change(latest, previous),
+        "maturing": False,
         "total": total,
     }
 
 
+def cohort_maturity(
+    cohorts: pd.DataFrame, *, period: str, end: dt.date, as_of_day: dt.date, days: float
+) -> pd.DataFrame:
+    """``cohorts`` (a ``period`` column) with ``matures_on`` = the cohort's last day (its period's,
+    or the range's ``end`` when that comes first) + ``days``, and ``mature`` = ``matures_on`` ≤
+    ``as_of_day``: every lead in the cohort has had ``days`` to convert."""
+    out = cohorts.copy()
+    on = []
+    for value in out["period"]:
+        first = pd.Timestamp(value).date()
+        last = min(next_period_start(period_start(first, period), period), end + dt.timedelta(1))
+        on.append(last - dt.timedelta(days=1) + dt.timedelta(days=math.ceil(days)))
+    out["matures_on"] = pd.Series(on, index=out.index, dtype=object)
+    out["mature"] = pd.Series([d <= as_of_day for d in on], index=out.index, dtype=bool)
+    return out
+
+
 def executive_report(
-    ws: Workspace, *, start: Any = None, end: Any = None, period: str = "month"
+    ws: Workspace,
+    *,
+    start: Any = None,
+    end: Any = None,
+    period: str = "month",
+    as_of: Any = None,
+    maturity: Any = None,
 ) -> Report:
     """Seed 000's six keys (lead goal, traffic, leads per working day, customers from marketing,
     MQLs by persona, lead-to-customer conversion) and the ROI, over one range: each from the
-    report the CLI prints for it, with the same range and period."""
+    report the CLI prints for it, with the same range and period. ``as_of`` is the conversion
+    report's (default now); a lead → customer cohort younger than ``maturity`` (a duration,
+    default MATURITY_DAYS) is *maturing*: flagged, and its change is not shown."""
     check_period(period)
+    maturity_days = parse_window(maturity, "maturity")
+    if maturity_days is None:
+        maturity_days = MATURITY_DAYS
+    if maturity_days < 0:
+        raise InvalidArgument(f"--maturity '{maturity}' must not be negative", hint="e.g. 180d")
     s, e, notes = resolve_range(ws, start, end, period)
     keys = ws.cfg.stage_keys
     first, last = keys[0], keys[-1]
@@ -178,7 +228,8 @@ def executive_report(
                 "latest_period": str(pace.params["from"]),
                 "latest": float(r["actual"]),
                 "previous": float("nan"),
-                "change": float("nan"),
+                "change_rel": float("nan"),
+                "maturing": False,
                 "total": float(r["target"]),
             }
         )
@@ -273,14 +324,37 @@ def executive_report(
         notes.append("MQLs by persona: the project has no 'persona' attribute (attributes:)")
 
     # 6. lead-to-customer conversion (report conversion)
-    conv = ws.report("conversion", from_stage=first, to_stage=last, **common)
-    cf = conv.frame
+    conv = ws.report("conversion", from_stage=first, to_stage=last, as_of=as_of, **common)
+    as_of_day = pd.Timestamp(conv.params["as_of"]).tz_convert(ws.cfg.timezone).date()
+    cf = cohort_maturity(
+        conv.frame.sort_values("period").reset_index(drop=True),
+        period=period,
+        end=e,
+        as_of_day=as_of_day,
+        days=maturity_days,
+    )
     p, lat, prev = _last_two(cf, "rate")
     total = _ratio(float(cf["converted"].sum()), float(cf["entered"].sum())) if len(cf) else np.nan
-    rows.append(_row("lead_to_customer", "rate", p, lat, prev, total))
+    row = _row("lead_to_customer", "rate", p, lat, prev, total)
+    young = [str(pd.Timestamp(v).date()) for v in cf.loc[~cf["mature"], "period"]]
+    if len(cf) and not bool(cf["mature"].iloc[-1]):
+        # its leads are still converting: a lower rate than the cohort before is no fall
+        row.update(change_rel=float("nan"), maturing=True)
+    rows.append(row)
     extra["conversion"] = (
         f"{first} → {last} by cohort (report conversion)",
-        cf[["period", "entered", "converted", "rate"]],
+        cf[["period", "entered", "converted", "rate", "matures_on", "mature"]],
+    )
+    notes.append(
+        f"lead → customer: a cohort is mature once its last day + {maturity_days:g} days is on "
+        f"or before the as-of ({as_of_day}): every lead in it has had {maturity_days:g} days to "
+        "become a customer; "
+        + (
+            f"{len(young)} of {len(cf)} cohort(s) are still maturing ({', '.join(young)}): their "
+            "rates will still grow, so the last cohort's change is not shown (maturing)"
+            if young
+            else ("every cohort of the range is mature" if len(cf) else "no cohort in the range")
+        )
     )
 
     # ROI (report roi, over the whole range)
@@ -303,10 +377,10 @@ def executive_report(
     )
     frame = pd.DataFrame(rows, columns=KEY_COLUMNS)
     notes += [
-        "latest = the last period of the range, previous = the one before, change = latest ÷ "
-        "previous − 1; total = the whole range (per working day: entered ÷ working days; "
-        "conversion: converted ÷ entered over the cohorts; roi = (revenue − spend) ÷ spend)",
-        "conversion of recent cohorts is still maturing: they have had less time to convert",
+        "latest = the last period of the range, previous = the one before, change_rel = "
+        "latest ÷ previous − 1, a ratio (0.25 = +25 %); total = the whole range (per working "
+        "day: entered ÷ working days; conversion: converted ÷ entered over the cohorts, "
+        "maturing ones included; roi = (revenue − spend) ÷ spend)",
     ]
     if goal_note:
         notes.append(goal_note)
@@ -314,6 +388,8 @@ def executive_report(
         "from": s,
         "to": e,
         "period": period,
+        "as_of": conv.params["as_of"],
+        "maturity_days": maturity_days,
         "model": roi.params.get("model"),
         "spend": spend,
         "attributed_revenue": revenue,

@@ -44,14 +44,25 @@ PLAN_FUNNEL = ("lead", "mql", "sql", "customer")
 
 
 # -- parameters ----------------------------------------------------------------------------------
+#: The longest --history window per unit: a century (longer ones step dates out of range).
+LONGEST_HISTORY = {"d": 36_525, "w": 5_217, "m": 1_200, "y": 100}
+
+
 def parse_history(value: str) -> tuple[int, str]:
-    """'12m', '1y', '26w', '90d' → (n, unit)."""
+    """'12m', '1y', '26w', '90d' → (n, unit); at most a century (LONGEST_HISTORY)."""
     m = re.fullmatch(r"\s*(\d+)\s*([dwmy])\s*", str(value))
     if not m or int(m.group(1)) == 0:
         raise InvalidArgument(
             f"--history '{value}' is not a window", hint="use e.g. 12m, 6m, 1y, 26w or 90d"
         )
-    return int(m.group(1)), m.group(2)
+    n, unit = int(m.group(1)), m.group(2)
+    if n > LONGEST_HISTORY[unit]:
+        raise InvalidArgument(
+            f"--history '{value}' is longer than the longest supported window, a century "
+            f"({LONGEST_HISTORY[unit]:,}{unit})",
+            hint="use e.g. 12m, 6m, 1y, 26w or 90d",
+        )
+    return n, unit
 
 
 def _months_back(day: dt.date, months: int) -> dt.date:

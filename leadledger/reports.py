@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
+import operator
 import re
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -44,28 +46,88 @@ def run_report(ws: Workspace, name: str, **params: Any) -> Report:
 
 
 # -- parameter parsing -------------------------------------------------------------------------
+#: Years a date (--from, --to) or an instant (--as-of) may lie in. Period arithmetic (the
+#: period before the first, the one after the last) overflows Python's dates at years 1 and
+#: 9999, and the reports' times are pandas nanosecond timestamps (1677-09-21 to 2262-04-11):
+#: 1900–2100 keeps any of them, moved by the longest window (a century), inside that range.
+FIRST_YEAR, LAST_YEAR = 1900, 2100
+#: The longest duration a window (--window, --lookback, --history, --cohort) may span: a
+#: century, in days. Longer ones push dates out of range and answer no question anyone asks.
+LONGEST_WINDOW_DAYS = 36_525
+#: The most rows a --limit may ask for (a bigger number is "all" in practice, and beyond
+#: 2**63 − 1 the database cannot even hold it).
+LARGEST_LIMIT = 1_000_000
+
+
+def check_year(day: dt.date | pd.Timestamp, name: str, value: Any) -> None:
+    """A date outside FIRST_YEAR–LAST_YEAR is a typed error naming the option and the value."""
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        when = "past" if day.year < FIRST_YEAR else "future"
+        raise InvalidArgument(
+            f"--{name} '{value}' is outside the supported years {FIRST_YEAR}–{LAST_YEAR} "
+            f"(too far in the {when})",
+            hint=f"use a date between {FIRST_YEAR}-01-01 and {LAST_YEAR}-12-31",
+        )
+
+
 def parse_date(value: str | dt.date | None, name: str) -> dt.date | None:
-    if value is None or isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value))
-    except ValueError as exc:
-        raise InvalidArgument(f"--{name} '{value}' is not a date", hint="use YYYY-MM-DD") from exc
+    """``--from``/``--to``/``--as-of`` as a date: YYYY-MM-DD, years FIRST_YEAR–LAST_YEAR."""
+    if value is None:
+        return None
+    if isinstance(value, dt.date):
+        day = value.date() if isinstance(value, dt.datetime) else value
+    else:
+        try:
+            day = dt.date.fromisoformat(str(value))
+        except ValueError as exc:
+            raise InvalidArgument(
+                f"--{name} '{value}' is not a date", hint="use YYYY-MM-DD"
+            ) from exc
+    check_year(day, name, value)
+    return day
 
 
-def parse_window(value: str | float | None) -> float | None:
-    """'90d', '12w', '36h' or a number of days → days."""
+def parse_window(value: str | float | None, name: str = "window") -> float | None:
+    """'90d', '12w', '36h' or a number of days → days; at most LONGEST_WINDOW_DAYS."""
     if value is None or value == "":
         return None
     if isinstance(value, (int, float)):
-        return float(value)
-    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([dwh]?)\s*", str(value))
-    if not m:
+        days = float(value)
+    else:
+        m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([dwh]?)\s*", str(value))
+        if not m:
+            raise InvalidArgument(
+                f"--{name} '{value}' is not a duration", hint="use e.g. 90d, 12w or 36h"
+            )
+        n = float(m.group(1))
+        days = n / 24 if m.group(2) == "h" else n * {"": 1, "d": 1, "w": 7}[m.group(2)]
+    if not math.isfinite(days):
+        raise InvalidArgument(f"--{name} '{value}' is not a duration", hint="use e.g. 90d, 12w")
+    if abs(days) > LONGEST_WINDOW_DAYS:
         raise InvalidArgument(
-            f"--window '{value}' is not a duration", hint="use e.g. 90d, 12w or 36h"
+            f"--{name} '{value}' is longer than the longest supported window, "
+            f"{LONGEST_WINDOW_DAYS:,} days (a century)",
+            hint="use e.g. 90d, 12w or 36h",
         )
-    n = float(m.group(1))
-    return n / 24 if m.group(2) == "h" else n * {"": 1, "d": 1, "w": 7}[m.group(2)]
+    return days
+
+
+def parse_limit(value: Any, name: str = "limit", *, minimum: int = 0) -> int:
+    """``--limit N``: a whole number from ``minimum`` to LARGEST_LIMIT."""
+    number: int | None = None
+    if isinstance(value, str) and re.fullmatch(r"\s*[+-]?\d{1,30}\s*", value):
+        number = int(value)
+    elif not isinstance(value, (bool, str)):
+        try:
+            number = operator.index(value)  # int, numpy integers; never a float
+        except TypeError:
+            number = None
+    if number is None or not minimum <= number <= LARGEST_LIMIT:
+        raise InvalidArgument(
+            f"--{name} '{value}' is not a whole number from {minimum} to {LARGEST_LIMIT:,}",
+            hint=f"e.g. --{name} 20",
+        )
+    return number
 
 
 def parse_fields(ws: Workspace, by: str | Sequence[str] | None) -> list[str]:
@@ -115,12 +177,18 @@ def check_period(period: str) -> str:
 
 
 def last_activity_date(ws: Workspace) -> dt.date | None:
-    # the data's own end: scoring's MQL events (dated at their as-of, often now) do not count
-    e = imported_stage_entries(ws.store.tables(), ws.cfg)
-    value = ws.store.execute(local_date(e.entered_at).max())
-    if value is None or pd.isna(value):
-        return None
-    return pd.Timestamp(value).date()
+    """The last local day with an imported stage entry: the default end of every report's range
+    (scoring's MQL events, dated at their as-of, often now, do not count). A scan of every stage
+    entry (seconds on millions of leads, and every report asks), so it is kept per data version:
+    equal versions mean equal data (``Store.data_version``)."""
+    key = ("last_activity_date", ws.store.data_version(), id(ws.cfg))
+    if key not in ws.store.memo:
+        e = imported_stage_entries(ws.store.tables(), ws.cfg)
+        value = ws.store.execute(local_date(e.entered_at).max())
+        day = None if value is None or pd.isna(value) else pd.Timestamp(value).date()
+        ws.store.memo.clear()  # only the current version's answers are worth keeping
+        ws.store.memo[key] = day
+    return ws.store.memo[key]  # type: ignore[no-any-return]
 
 
 def resolve_range(
@@ -174,7 +242,7 @@ def parse_as_of(ws: Workspace, value: Any) -> pd.Timestamp:
     text = str(value).strip()
     try:
         ts = pd.Timestamp(text)
-    except ValueError as exc:
+    except (ValueError, OverflowError) as exc:
         raise InvalidArgument(
             f"--as-of '{value}' is not a date or time", hint="use YYYY-MM-DD[THH:MM[:SS]][+HH:MM]"
         ) from exc
@@ -182,6 +250,7 @@ def parse_as_of(ws: Workspace, value: Any) -> pd.Timestamp:
         raise InvalidArgument(
             f"--as-of '{value}' is not a date or time", hint="use YYYY-MM-DD[THH:MM[:SS]][+HH:MM]"
         )
+    check_year(ts, "as-of", value)
     if ts.tzinfo is not None:
         return ts.tz_convert("UTC")
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):

@@ -10,17 +10,14 @@ method with the same arguments under the project's lock, and answers with the CL
 
 from __future__ import annotations
 
-import datetime as dt
-import re
 from collections.abc import Callable
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import pandas as pd
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
-from leadledger.errors import InvalidArgument
 from leadledger.report import Report
 from leadledger.reports import REPORTS
 from leadledger.service import Workspace
@@ -94,54 +91,11 @@ History = Annotated[
 ]
 
 
-# -- guards for values the core would choke on (not typed there): a 4xx, never a 500 -----------
-#: Days a date or an instant may lie in: the core's period arithmetic (a period before the
-#: first) overflows at year 1, and a window spanning millennia is no question anyone asks.
-EARLIEST, LATEST = dt.date(1900, 1, 1), dt.date(2999, 12, 31)
-#: The longest history or duration window accepted, in days (a century).
-LONGEST_DAYS = 36_525
-S = TypeVar("S", bound=str | None)
-UNIT_DAYS = {"h": 1 / 24, "d": 1, "w": 7, "m": 31, "y": 366}
-
-
-def day(value: str | None, name: str) -> str | None:
-    """``from``/``to``: passed on as given (the core parses it and names a bad one), unless it
-    is a date outside 1900–2999."""
-    try:
-        parsed = dt.date.fromisoformat(value) if value else None
-    except ValueError:
-        return value
-    if parsed is not None and not EARLIEST <= parsed <= LATEST:
-        raise InvalidArgument(
-            f"{name} {value} is outside {EARLIEST.year}–{LATEST.year}", hint="YYYY-MM-DD"
-        )
-    return value
-
-
-def instant(value: str | None) -> str | None:
-    """``as_of``: empty means not given (now); pandas reads 'NaT' as a missing time, which the
-    reports do not expect, so it (and years outside 1900–2999) is refused here."""
-    if value is None or not value.strip():
-        return None
-    try:
-        ts = pd.Timestamp(value.strip())
-    except (ValueError, OverflowError, TypeError):
-        return value  # the core names it: "--as-of '…' is not a date or time"
-    if pd.isna(ts) or not EARLIEST.year <= ts.year <= LATEST.year:
-        raise InvalidArgument(
-            f"as_of '{value}' is not a date or time between {EARLIEST.year} and {LATEST.year}",
-            hint="YYYY-MM-DD[THH:MM[:SS]][+HH:MM]",
-        )
-    return value
-
-
-def span(value: S, name: str) -> S:
-    """A window such as 90d, 12w, 12m, 1y: passed on (the core parses it), unless longer than a
-    century (date arithmetic before year 1 is a 500 in the core)."""
-    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([hdwmy]?)\s*", str(value or ""))
-    if m and float(m.group(1)) * UNIT_DAYS[m.group(2) or "d"] > LONGEST_DAYS:
-        raise InvalidArgument(f"{name} '{value}' is longer than a century", hint="e.g. 90d, 12m")
-    return value
+# -- HTTP-only normalisation (ranges of dates, windows and limits are checked by the core's
+# parsers, so the CLI and the API refuse the same values with the same typed error) ----------
+def given(value: str | None) -> str | None:
+    """``as_of``: an empty query parameter (a form's blank field) means not given, i.e. now."""
+    return value if value is not None and value.strip() else None
 
 
 def respond(st: AppState, fn: Callable[[Workspace], Report], fmt: str, table: str | None) -> Any:
@@ -165,9 +119,7 @@ def report_stages(
     and the pace needed to match it (`leadledger report stages`)."""
     return respond(
         st,
-        lambda ws: ws.report(
-            "stages", start=day(start, "from"), end=day(end, "to"), period=period, by=by
-        ),
+        lambda ws: ws.report("stages", start=start, end=end, period=period, by=by),
         format,
         table,
     )
@@ -199,13 +151,13 @@ def report_conversion(
             "conversion",
             from_stage=from_stage,
             to_stage=to_stage,
-            start=day(start, "from"),
-            end=day(end, "to"),
+            start=start,
+            end=end,
             period=period,
             by=by,
-            window=span(window, "window"),
+            window=window,
             ordered=ordered,
-            as_of=instant(as_of),
+            as_of=given(as_of),
         ),
         format,
         table,
@@ -231,11 +183,11 @@ def report_velocity(
         st,
         lambda ws: ws.report(
             "velocity",
-            start=day(start, "from"),
-            end=day(end, "to"),
+            start=start,
+            end=end,
             period=period,
             by=by,
-            as_of=instant(as_of),
+            as_of=given(as_of),
         ),
         format,
         table,
@@ -257,9 +209,7 @@ def report_acceptance(
     """MQL acceptance rate by sales and SQL quality (`leadledger report acceptance`)."""
     return respond(
         st,
-        lambda ws: ws.report(
-            "acceptance", start=day(start, "from"), end=day(end, "to"), period=period, by=by
-        ),
+        lambda ws: ws.report("acceptance", start=start, end=end, period=period, by=by),
         format,
         table,
     )
@@ -279,9 +229,7 @@ def report_sourced(
     sourced`)."""
     return respond(
         st,
-        lambda ws: ws.report(
-            "sourced", start=day(start, "from"), end=day(end, "to"), period=period, by=by
-        ),
+        lambda ws: ws.report("sourced", start=start, end=end, period=period, by=by),
         format,
         table,
     )
@@ -304,8 +252,8 @@ def report_costs(
         st,
         lambda ws: ws.report(
             "costs",
-            start=day(start, "from"),
-            end=day(end, "to"),
+            start=start,
+            end=end,
             period=period,
             by=by,
             untagged=untagged,
@@ -337,9 +285,9 @@ def report_roi(
             "roi",
             model=model,
             by=by,
-            start=day(start, "from"),
-            end=day(end, "to"),
-            lookback=span(lookback, "lookback"),
+            start=start,
+            end=end,
+            lookback=lookback,
             untagged=untagged,
         ),
         format,
@@ -410,10 +358,10 @@ def attribution(
             model=model,
             by=by,
             conversion=conversion,
-            lookback=span(lookback, "lookback"),
+            lookback=lookback,
             compare=compare,
-            start=day(start, "from"),
-            end=day(end, "to"),
+            start=start,
+            end=end,
             value=value,
             order=order,
             half_life=half_life,
@@ -473,9 +421,9 @@ def plan(
             mql_to_sql=mql_to_sql,
             lead_to_mql=lead_to_mql,
             visit_to_lead=visit_to_lead,
-            start=day(start, "from"),
-            end=day(end, "to"),
-            history_text=span(history, "history"),
+            start=start,
+            end=end,
+            history_text=history,
             channel=channel,
             campaign=campaign,
         ),
@@ -500,7 +448,7 @@ def pace(
     """Actual vs required per working day for the current period of a goal (`leadledger
     pace`)."""
     return respond(
-        st, lambda ws: ws.pace(goal=goal, as_of=instant(as_of), period=period), format, table
+        st, lambda ws: ws.pace(goal=goal, as_of=given(as_of), period=period), format, table
     )
 
 
@@ -524,9 +472,7 @@ def whatif(
     `channels`)."""
     return respond(
         st,
-        lambda ws: ws.whatif(
-            overrides=list(set_ or []), scenario=None, history_text=span(history, "history")
-        ),
+        lambda ws: ws.whatif(overrides=list(set_ or []), scenario=None, history_text=history),
         format,
         table,
     )
@@ -552,11 +498,11 @@ def sla(
     return respond(
         st,
         lambda ws: ws.sla(
-            start=day(start, "from"),
-            end=day(end, "to"),
+            start=start,
+            end=end,
             period=period,
             by=by,
-            as_of=instant(as_of),
+            as_of=given(as_of),
             view=view,
             sla=sla_name,
         ),
@@ -604,10 +550,10 @@ def decay(
             sqls=sqls,
             customers=customers,
             neglected=neglected,
-            start=day(start, "from"),
-            end=day(end, "to"),
-            as_of=instant(as_of),
-            history=span(history, "history"),
+            start=start,
+            end=end,
+            as_of=given(as_of),
+            history=history,
             limit=limit,
         ),
         format,
@@ -629,7 +575,7 @@ def alerts(
     """SLA breaches and pacing shortfalls (`leadledger alerts` without `--webhook`: the API
     never sends a webhook)."""
     return respond(
-        st, lambda ws: ws.alerts(webhook=None, as_of=instant(as_of), goal=goal), format, table
+        st, lambda ws: ws.alerts(webhook=None, as_of=given(as_of), goal=goal), format, table
     )
 
 
@@ -675,7 +621,7 @@ def score_explain(
     table: str | None = TableQ,
 ) -> Response:
     """The points ledger of one lead (`leadledger score explain`); an unknown lead is a 404."""
-    return respond(st, lambda ws: ws.score_explain(lead_id, as_of=instant(as_of)), format, table)
+    return respond(st, lambda ws: ws.score_explain(lead_id, as_of=given(as_of)), format, table)
 
 
 @router.get("/score/backtest", responses=REPORT_RESPONSES, summary="score backtest")
@@ -694,10 +640,10 @@ def score_backtest(
     return respond(
         st,
         lambda ws: ws.score_backtest(
-            as_of=instant(as_of),
+            as_of=given(as_of),
             outcome=outcome,
-            window=span(window, "window"),
-            cohort=span(cohort, "cohort"),
+            window=window,
+            cohort=cohort,
             step=step,
         ),
         format,
@@ -730,10 +676,10 @@ def score_tune(
         lambda ws: ws.score_tune(
             capacity=capacity,
             target_acceptance=target_acceptance,
-            as_of=instant(as_of),
+            as_of=given(as_of),
             outcome=outcome,
-            window=span(window, "window"),
-            cohort=span(cohort, "cohort"),
+            window=window,
+            cohort=cohort,
             step=step,
         ),
         format,
@@ -792,7 +738,7 @@ def model_evaluate(
         st,
         lambda ws: ws.model_evaluate(
             name=name,
-            as_of=instant(as_of),
+            as_of=given(as_of),
             target=target,
             decision_days=decision_days,
             window_days=window_days,
@@ -824,7 +770,7 @@ def model_predict(
     `model_not_trained` before `leadledger model train`."""
     return respond(
         st,
-        lambda ws: ws.model_predict(name=name, as_of=instant(as_of), lead_ids=lead, limit=limit),
+        lambda ws: ws.model_predict(name=name, as_of=given(as_of), lead_ids=lead, limit=limit),
         format,
         table,
     )
@@ -849,7 +795,7 @@ def experiment(
     report`)."""
     return respond(
         st,
-        lambda ws: ws.experiment_report(name, stage=stage, as_of=instant(as_of), alpha=alpha),
+        lambda ws: ws.experiment_report(name, stage=stage, as_of=given(as_of), alpha=alpha),
         format,
         table,
     )

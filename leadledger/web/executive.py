@@ -47,6 +47,7 @@ body { margin: 0; font: 13px/1.4 system-ui, -apple-system, "Segoe UI", Roboto, s
 .kpi .value { font-size: 22px; font-weight: 650; margin: 2px 0; }
 .kpi .sub { font-size: 11px; color: var(--muted); }
 .kpi .up { color: var(--good); } .kpi .down { color: var(--bad); }
+.kpi .maturing { color: var(--muted); font-style: italic; }
 .charts { display: grid; grid-template-columns: repeat(3, 1fr); gap: 10px; }
 .panel { border: 1px solid var(--line); border-radius: 8px; padding: 8px 10px; min-width: 0;
          break-inside: avoid; }
@@ -92,6 +93,13 @@ def _short(v: float) -> str:
 
 def _pct(v: float) -> str:
     return f"{v:.0%}" if abs(v) >= 0.1 else f"{v:.1%}"
+
+
+def pct_change(ratio: Any) -> str:
+    """A relative change (a ratio, 0.25) as a signed percentage ("+25.0 %"); – when missing."""
+    if _nan(ratio):
+        return "–"
+    return f"{float(ratio) * 100:+.1f} %"
 
 
 def _period_label(value: Any, period: str) -> str:
@@ -276,11 +284,16 @@ def _kpi(row: Mapping[Any, Any], currency: str, period: str) -> str:
         subs.append(
             f"{_period_label(row['latest_period'], period)} · range: {fmt_value(total, unit)}"
         )
-    change = row["change"]
-    # recent cohorts are still converting: a change of the last cohort's rate misleads
-    if key not in ("roi", "lead_goal", "lead_to_customer") and not _nan(change):
+    change = row["change_rel"]  # a ratio: 0.25 = +25 %
+    if key == "lead_to_customer" and row.get("maturing"):
+        # its leads are still converting: a lower rate than the cohort before is no fall
+        subs.append(
+            f'<span class="maturing">{escape(_period_label(row["latest_period"], period))} '
+            "cohort maturing</span>"
+        )
+    elif key not in ("roi", "lead_goal") and not _nan(change):
         cls = "up" if float(change) >= 0 else "down"
-        subs.append(f'<span class="{cls}">{float(change):+.1%}</span> vs previous {period}')
+        subs.append(f'<span class="{cls}">{pct_change(change)}</span> vs previous {period}')
     value = plain(main)
     return (
         f'<div class="kpi" data-kpi="{escape(key)}" data-field="{main_field}" '
@@ -355,12 +368,20 @@ def body(report: Report, *, currency: str = "") -> str:
         )
     )
     cf = _extra(report, "conversion")
+    rates = list(cf.get("rate", []))
+    mature = [bool(m) for m in cf.get("mature", [True] * len(rates))]
+    series = [("mature", [r if m else float("nan") for r, m in zip(rates, mature, strict=True)])]
+    if not all(mature):  # maturing cohorts apart: their rates will still grow
+        series.append(
+            ("maturing", [float("nan") if m else r for r, m in zip(rates, mature, strict=True)])
+        )
     panels.append(
         _panel(
             "Lead → customer conversion by cohort",
             svg_columns(
                 [_period_label(p, period) for p in cf.get("period", [])],
-                [("rate", list(cf.get("rate", [])))],
+                series,
+                stacked=True,
                 percent=True,
             ),
             "conversion",

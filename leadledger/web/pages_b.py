@@ -11,7 +11,6 @@ score distribution reads the last ``leadledger score`` run instead of scoring ag
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path as FsPath
 from typing import Annotated, Any
 
@@ -44,6 +43,9 @@ AsOfQ = Annotated[
     Query(description="Evaluate as of this time (date or timestamp; default now), like --as-of."),
 ]
 QUARANTINE_ROWS = 10
+#: Open SLA breaches shown per page of /health (the CSV link has all of them).
+BREACHES_PER_PAGE = 50
+PageQ = Annotated[int, Query(ge=1, le=1_000_000, description="Page of the open-breaches table.")]
 
 
 def _blank(value: str | None) -> str | None:
@@ -256,8 +258,44 @@ def lift_chart(frame: pd.DataFrame, name: str) -> dict[str, Any]:
 
 
 # -- Pipeline health ---------------------------------------------------------------------------
+def breaches_page(
+    frame: pd.DataFrame, page: int, per_page: int = BREACHES_PER_PAGE
+) -> tuple[pd.DataFrame, int, int]:
+    """Rows of page ``page`` (1-based; past the last page: the last) of ``frame`` in its own
+    order, the page shown and the number of pages."""
+    pages = max(1, -(-len(frame) // per_page))
+    page = min(page, pages)
+    return frame.iloc[(page - 1) * per_page : page * per_page], page, pages
+
+
+def pager(
+    f: Filters, page: int, pages: int, total: int, shown: int, **extra: Any
+) -> dict[str, Any]:
+    """'showing a–b of N' and links to the first, last and nearby pages, the filters kept."""
+    first = (page - 1) * BREACHES_PER_PAGE + 1
+
+    def link(n: int) -> str:
+        return f"/health?{f.query(**extra, page=n if n > 1 else None)}#table-sla-breaches"
+
+    near = sorted({1, pages, *range(max(1, page - 3), min(pages, page + 3) + 1)})
+    return {
+        "text": (
+            f"showing {first:,}–{first + shown - 1:,} of {total:,}"
+            if shown
+            else f"showing 0 of {total:,}"
+        ),
+        "page": page,
+        "pages": pages,
+        "prev": link(page - 1) if page > 1 else None,
+        "next": link(page + 1) if page < pages else None,
+        "links": [{"n": n, "href": link(n), "current": n == page} for n in near]
+        if pages > 1
+        else [],
+    }
+
+
 @router.get("/health", include_in_schema=False, response_class=HTMLResponse)
-def health_page(request: Request, st: Read, f: F, as_of: AsOfQ = None) -> Response:
+def health_page(request: Request, st: Read, f: F, as_of: AsOfQ = None, page: PageQ = 1) -> Response:
     as_of = _blank(as_of)
     rates_by = [b for b in (f.by, "owner", "channel") if b]
     rates_by = list(dict.fromkeys(rates_by))[:2]
@@ -300,15 +338,17 @@ def health_page(request: Request, st: Read, f: F, as_of: AsOfQ = None) -> Respon
                 )
             ]
         )
-        tables.append(
-            table(
-                breaches,
-                title="Open SLA breaches",
-                table_id="sla-breaches",
-                columns=_rows(breaches.frame, breaches.table_columns),
-                csv=api_link("sla", f, view="breaches", format="csv", **extra),
-            )
+        # the CLI's order (per SLA, the most late first); one page of it, the CSV has them all
+        rows, page, pages = breaches_page(breaches.frame, page)
+        shown = table(
+            rows,
+            title="Open SLA breaches",
+            table_id="sla-breaches",
+            columns=_rows(breaches.frame, breaches.table_columns),
+            csv=api_link("sla", f, view="breaches", format="csv", **extra),
         )
+        shown["pager"] = pager(f, page, pages, len(breaches.frame), len(rows), **extra)
+        tables.append(shown)
     else:
         notes.append(f"SLA breaches: {err}")
     for b, (rates, err) in got["rates"]:
@@ -790,11 +830,5 @@ def api_executive(
 ) -> Response:
     """Seed 000's six keys and the ROI (`leadledger export report --format json`); companion
     tables traffic, per_working_day, sourced, personas, conversion, roi (and goal)."""
-    for name, value in (("from", start), ("to", end)):
-        if value:
-            try:
-                dt.date.fromisoformat(value)
-            except ValueError as exc:
-                raise InvalidArgument(f"{name} '{value}' is not a date", hint="YYYY-MM-DD") from exc
     rep = st.call(lambda ws: ws.executive_report(start=start, end=end, period=period))
     return report_response(rep, format, table)

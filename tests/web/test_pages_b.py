@@ -143,7 +143,8 @@ def test_health_numbers_are_the_facades(
     page.feed(r.text)
     breaches = demo_ws.sla(view="breaches", period="quarter", as_of=as_of)
     assert len(breaches.frame) > 0, "the demo should have open breaches"
-    assert_table(page.tables["sla-breaches"], breaches.frame, breaches.table_columns or [])
+    first_page = breaches.frame.head(50)  # one page of at most 50, in the façade's order
+    assert_table(page.tables["sla-breaches"], first_page, breaches.table_columns or [])
     for b in ("owner", "channel"):
         rates = demo_ws.sla(view="rates", period="quarter", by=b, as_of=as_of)
         cols = rates.table_columns or list(rates.frame.columns)
@@ -165,7 +166,79 @@ def test_health_numbers_are_the_facades(
     if got.status_code != 404:  # GET /api/v1/sla is the API's (tests/web/test_api_reports.py)
         assert got.status_code == 200
         body = pd.read_csv(io.StringIO(got.text))
-        assert list(body["lead_id"]) == [row["lead_id"] for row in page.tables["sla-breaches"]]
+        assert len(body) == len(breaches.frame)  # the CSV has every breach, not one page
+        assert list(body["lead_id"])[:50] == [row["lead_id"] for row in page.tables["sla-breaches"]]
+
+
+class Pager(HTMLParser):
+    """The open-breaches pager: its data attributes, text and links."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.attrs: dict[str, str] = {}
+        self.text = ""
+        self.links: list[str] = []
+        self._in = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag == "nav" and a.get("data-pager") == "sla-breaches":
+            self.attrs, self._in = a, True
+        elif tag == "a" and self._in:
+            self.links.append(a.get("href", ""))
+
+    def handle_data(self, data: str) -> None:
+        if self._in:
+            self.text += data
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "nav":
+            self._in = False
+
+
+def test_health_breaches_are_paged_most_late_first(client: TestClient, demo_ws: Workspace) -> None:
+    """At most 50 breaches per page, in the CLI's order (per SLA, the most late first), with
+    "showing a–b of N", page links that keep the filters, and the CSV link with all of them."""
+    as_of = f"{last_day(demo_ws)} 18:00"
+    breaches = demo_ws.sla(view="breaches", period="quarter", as_of=as_of).frame
+    n = len(breaches)
+    assert n > 100, "the demo should have more than two pages of open breaches"
+    # the CLI's order, checked in plain pandas: by SLA, then late_by descending, then lead id
+    want = breaches.sort_values(
+        ["sla", "late_by", "lead_id"], ascending=[True, False, True], kind="stable"
+    )
+    assert list(want["lead_id"]) == list(breaches["lead_id"])
+    pages = -(-n // 50)
+    base = f"/health?as_of={as_of}&period=quarter&by=owner"
+    for number, first in ((1, 0), (2, 50), (pages, (pages - 1) * 50)):
+        r = client.get(base + (f"&page={number}" if number > 1 else ""), headers=HTML)
+        assert r.status_code == 200, r.text[:300]
+        page, nav = Page(), Pager()
+        page.feed(r.text)
+        nav.feed(r.text)
+        shown = page.tables["sla-breaches"]
+        rows = breaches.iloc[first : first + 50]
+        assert len(shown) == len(rows) == min(50, n - first)
+        assert [x["lead_id"] for x in shown] == list(rows["lead_id"])
+        assert nav.attrs["data-page"] == str(number)
+        assert nav.attrs["data-pages"] == str(pages)
+        assert f"showing {first + 1:,}–{first + len(rows):,} of {n:,}" in nav.text
+        # every page link keeps the filters; the CSV link (all breaches) sits beside them
+        pages_links = [x for x in nav.links if x.startswith("/health?")]
+        assert pages_links and all(
+            "period=quarter" in x and "by=owner" in x and "as_of=" in x for x in pages_links
+        )
+        breach_csv = [x for x in page.links if x.startswith("/api/v1/sla?") and "view=breach" in x]
+        assert len(breach_csv) == 1 and "format=csv" in breach_csv[0]
+        assert "page" not in breach_csv[0]  # the CSV is every breach, whatever the page
+        if number < pages:
+            assert any(f"page={number + 1}" in x for x in pages_links)
+    # the card counts every breach, not the page
+    assert page._text["open_breaches"] == f"{n:,}"
+    assert get(client, base + "&page=9999").tables["sla-breaches"][-1]["lead_id"] == str(
+        breaches["lead_id"].iloc[-1]
+    )  # past the last page: the last page
+    assert client.get(base + "&page=0", headers=HTML).status_code == 422
 
 
 # -- Scoring -----------------------------------------------------------------------------------
@@ -469,6 +542,141 @@ def test_executive_page_and_api_agree(
     html = client.get(f"/executive/report.html?{query}")
     assert html.status_code == 200 and "attachment" in html.headers["content-disposition"]
     assert "<script" not in html.text.lower()
+
+
+# -- Executive report: maturing cohorts and the change as a ratio -----------------------------
+#: Four monthly cohorts (Europe/Madrid): lead → customer 2 of 4 (Jan), 1 of 4 (Feb), 1 of 2
+#: (Mar), 0 of 4 (Apr); MQLs entered 2, 1, 2, 3. Every customer is an MQL first, so skipped
+#: stages move nothing between months.
+C, M = "customer", "mql"
+MATURITY_STORY: dict[str, dict[str, Any]] = {
+    "L01": {"created": "2025-01-08 10:00", "stages": [(M, "2025-01-10"), (C, "2025-02-15")]},
+    "L02": {"created": "2025-01-09 10:00", "stages": [(M, "2025-01-12"), (C, "2025-03-01")]},
+    "L03": {"created": "2025-01-15 10:00"},
+    "L04": {"created": "2025-01-20 10:00"},
+    "L05": {"created": "2025-02-03 10:00", "stages": [(M, "2025-02-05"), (C, "2025-04-10")]},
+    "L06": {"created": "2025-02-04 10:00"},
+    "L07": {"created": "2025-02-10 10:00"},
+    "L08": {"created": "2025-02-20 10:00"},
+    "L09": {"created": "2025-03-03 10:00", "stages": [(M, "2025-03-05"), (C, "2025-04-20")]},
+    "L10": {"created": "2025-03-04 10:00", "stages": [("mql", "2025-03-06")]},
+    "L11": {"created": "2025-04-01 10:00", "stages": [("mql", "2025-04-02")]},
+    "L12": {"created": "2025-04-02 10:00", "stages": [("mql", "2025-04-03")]},
+    "L13": {"created": "2025-04-03 10:00", "stages": [("mql", "2025-04-04")]},
+    "L14": {"created": "2025-04-07 10:00"},
+}  # fmt: skip
+RANGE = {"start": "2025-01-01", "end": "2025-04-30"}
+
+
+@pytest.fixture(scope="module")
+def story_ws(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    from leadledger.service import init_project
+
+    folder = tmp_path_factory.mktemp("maturity") / "acme"
+    init_project(folder, config_text=config_text())
+    ws = Workspace(folder)
+    load_journeys(ws, MATURITY_STORY)
+    yield ws
+    ws.close()
+
+
+def keyed(rep: Report) -> dict[str, dict[str, Any]]:
+    return {r["key"]: r for r in rep.as_dict()["rows"]}
+
+
+def test_the_maturity_window_is_the_projects_customer_outcome_window() -> None:
+    from leadledger.dashboard_reports import MATURITY_DAYS
+    from leadledger.model_reports import DEFAULTS
+
+    assert DEFAULTS["target"] == "customer"
+    assert MATURITY_DAYS == DEFAULTS["window_days"] == 180
+
+
+def test_a_maturing_last_cohort_shows_no_fall(story_ws: Workspace) -> None:
+    """as of 15 May with a 30-day maturity: Jan–Mar are mature (their last day + 30 days is
+    2 Mar, 30 Mar, 30 Apr), April (30 May) is maturing: its 0 % is no −100 %."""
+    rep = story_ws.executive_report(**RANGE, as_of="2025-05-15", maturity="30d")
+    conv = rep.as_dict()["conversion"]
+    assert [(c["period"], c["entered"], c["converted"]) for c in conv] == [
+        ("2025-01-01", 4, 2),
+        ("2025-02-01", 4, 1),
+        ("2025-03-01", 2, 1),
+        ("2025-04-01", 4, 0),
+    ]
+    assert [c["rate"] for c in conv] == [0.5, 0.25, 0.5, 0.0]
+    assert [c["matures_on"] for c in conv] == [
+        "2025-03-02",
+        "2025-03-30",
+        "2025-04-30",
+        "2025-05-30",
+    ]
+    assert [c["mature"] for c in conv] == [True, True, True, False]
+    row = keyed(rep)["lead_to_customer"]
+    assert (row["latest"], row["previous"]) == (0.0, 0.5)
+    assert row["change_rel"] is None and row["maturing"] is True
+    assert row["total"] == pytest.approx(4 / 14)  # converted ÷ entered over every cohort
+    assert rep.params["maturity_days"] == 30
+    assert any("1 of 4 cohort(s) are still maturing (2025-04-01)" in n for n in rep.notes)
+    # every other key's change is a plain ratio: MQLs 3 in April vs 2 in March → +50 %
+    mqls = keyed(rep)["mqls_by_persona"]
+    assert (mqls["latest"], mqls["previous"], mqls["change_rel"]) == (3.0, 2.0, 0.5)
+    assert mqls["maturing"] is False and mqls["total"] == 8.0
+    # the HTML: "cohort maturing" on the conversion card instead of a change; +50.0 % on MQLs
+    html = executive.document(rep, project="acme", currency="EUR")
+    card = html.split('data-kpi="lead_to_customer"')[1].split('<div class="kpi"')[0]
+    assert "Apr 25 cohort maturing" in card and "%</span>" not in card
+    mql_card = html.split('data-kpi="mqls_by_persona"')[1].split('<div class="kpi"')[0]
+    assert '<span class="up">+50.0 %</span> vs previous month' in mql_card
+    chart = html.split('data-chart="conversion"')[1].split("</section>")[0]
+    assert "maturing" in chart and "Apr 25 · maturing: 0.0%" in chart
+
+
+def test_once_mature_the_same_cohort_is_a_real_change(story_ws: Workspace) -> None:
+    """as of 30 May April's cohort is mature too: its change vs March is 0 ÷ 0.5 − 1 = −100 %."""
+    rep = story_ws.executive_report(**RANGE, as_of="2025-05-30", maturity="30d")
+    assert all(c["mature"] for c in rep.as_dict()["conversion"])
+    row = keyed(rep)["lead_to_customer"]
+    assert row["change_rel"] == -1.0 and row["maturing"] is False
+    assert any("every cohort of the range is mature" in n for n in rep.notes)
+    html = executive.document(rep, project="acme", currency="EUR")
+    card = html.split('data-kpi="lead_to_customer"')[1].split('<div class="kpi"')[0]
+    assert '<span class="down">-100.0 %</span>' in card and "maturing" not in card
+    # the default window, 180 days: as of 15 May no cohort of January–April is mature yet
+    rep = story_ws.executive_report(**RANGE, as_of="2025-05-15")
+    assert rep.params["maturity_days"] == 180
+    assert rep.as_dict()["conversion"][0]["matures_on"] == "2025-07-30"  # 31 Jan + 180 days
+    assert not any(c["mature"] for c in rep.as_dict()["conversion"])
+    assert keyed(rep)["lead_to_customer"]["maturing"] is True
+
+
+def test_a_cohort_cut_by_the_range_matures_from_the_ranges_last_day() -> None:
+    from leadledger.dashboard_reports import cohort_maturity
+
+    cohorts = pd.DataFrame({"period": [dt.date(2025, 1, 1), dt.date(2025, 4, 1)]})
+    got = cohort_maturity(
+        cohorts, period="quarter", end=dt.date(2025, 5, 10), as_of_day=dt.date(2025, 5, 1), days=10
+    )
+    # Q1 ends 31 Mar (+10 → 10 Apr, mature by 1 May); Q2 is cut on 10 May (+10 → 20 May)
+    assert list(got["matures_on"]) == [dt.date(2025, 4, 10), dt.date(2025, 5, 20)]
+    assert list(got["mature"]) == [True, False]
+
+
+def test_executive_page_shows_the_change_as_a_percentage(story_ws: Workspace) -> None:
+    """The page's table: change_rel as "+50.0 %" (raw ratio 0.5 in data-value), maturing as
+    yes/no; as of now every 2025 cohort has had 180 days."""
+    with TestClient(create_app(story_ws.project_dir, auth=False, ws=story_ws)) as c:
+        r = c.get("/executive?from=2025-01-01&to=2025-04-30", headers=HTML)
+        api = c.get("/api/v1/executive?from=2025-01-01&to=2025-04-30").json()
+    assert r.status_code == 200, r.text[:300]
+    page = Page()
+    page.feed(r.text)
+    rows = {x["key"]: x for x in page.tables["executive"]}
+    assert rows["mqls_by_persona"]["change_rel"] == "0.5"
+    assert rows["lead_to_customer"]["change_rel"] == "-1.0"
+    assert rows["lead_to_customer"]["maturing"] == "False"
+    assert 'data-value="0.5">+50.0 %</td>' in r.text
+    assert 'data-value="-1.0">-100.0 %</td>' in r.text
+    assert {x["key"]: x["change_rel"] for x in api["rows"]}["mqls_by_persona"] == 0.5
 
 
 @pytest.mark.slow
