@@ -311,6 +311,31 @@ class Importer:
         self._write_report(result, quarantine)
         return result
 
+    # -- checking records that did not come from a file -----------------------------------
+    def check_records(
+        self, frame: pd.DataFrame, source: str = "(records)"
+    ) -> tuple[pd.DataFrame, list[Problem], FileResult]:
+        """Every rule of a file import, applied to records already in memory (one column per
+        field name, values as a file reader gives them; ``_row`` = the caller's position of each
+        record): mapping, types, dates, stage and channel mapping, required fields, the kind's
+        cross checks and, for leads, ``created_at`` only for a lead the ledger (or another
+        record of ``frame``) does not create. Returns the good rows with their row ids (the
+        ``_row`` column kept), the problems (``index`` = position in ``frame``) and the file
+        result (``ignored_columns``: fields the kind does not keep). Writes nothing; the
+        ledger is only read (the known leads). Stage columns of a mapping are not supported
+        here (an event is one stage entry)."""
+        if self.mapping.stage_columns:
+            raise MappingError("stage_columns apply to file imports only")
+        if ROW not in frame.columns:
+            frame = frame.assign(**{ROW: np.arange(len(frame), dtype=np.int64)})
+        read = ReadResult(frame, [], None, None, "json")
+        fres = FileResult(source, read=len(frame), format="json")
+        typed, events, problems = self._check(read, fres, source)
+        if self.kind.name == "leads":
+            self._check_new_leads([(typed, problems)])
+        good, _, _ = self._split(read, fres, source, typed, events, problems)
+        return good, problems, fres
+
     # -- preparing one file -------------------------------------------------------------
     def _check(
         self, read: ReadResult, fres: FileResult, file: str

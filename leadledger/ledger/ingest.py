@@ -41,8 +41,8 @@ import pandas as pd
 
 from leadledger.config.models import CORE_LEAD_FIELDS, ProjectConfig
 from leadledger.errors import InvalidArgument
-from leadledger.ledger.importer import FileResult, Importer, Problem
-from leadledger.ledger.readers import ROW, ReadResult, _json_text
+from leadledger.ledger.importer import Importer, Problem
+from leadledger.ledger.readers import ROW, _json_text
 from leadledger.ledger.schema import BOOKKEEPING
 from leadledger.ledger.store import Store
 
@@ -336,9 +336,9 @@ def _check_kind(
     events: Sequence[Any],
     todo: list[int],
 ) -> tuple[pd.DataFrame, list[Problem], list[str]]:
-    """The importer's checks on the events ``todo`` (indexes in the batch) of one kind: the
-    good rows (with row ids, ``_row`` = index in the batch), the problems (``index`` = index in
-    the batch) and the fields the kind does not keep."""
+    """The importer's checks (:meth:`Importer.check_records`) on the events ``todo`` (indexes
+    in the batch) of one kind: the good rows (with row ids, ``_row`` = index in the batch), the
+    problems (``index`` = index in the batch) and the fields the kind does not keep."""
     imp = Importer(store, project_dir or Path("."), kind)
     records = [
         {
@@ -356,15 +356,9 @@ def _check_kind(
         if field.required and field.name not in frame.columns:
             frame[field.name] = None
     frame[ROW] = todo
-    read = ReadResult(frame, [], None, None, "json")
-    fres = FileResult(NO_KIND, read=len(frame), format="json")
-    typed, stage_events, problems = imp._check(read, fres, NO_KIND)
-    if kind == "leads":
-        imp._check_new_leads([(typed, problems)])
-    good, _, _ = imp._split(read, fres, NO_KIND, typed, stage_events, problems)
-    by_row = dict(enumerate(todo))
+    good, problems, fres = imp.check_records(frame, NO_KIND)
     for p in problems:
-        p.index = by_row[int(p.index)]
+        p.index = todo[int(p.index)]
     return good, problems, list(fres.ignored_columns)
 
 

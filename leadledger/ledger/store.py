@@ -85,6 +85,11 @@ class Store:
         self.kinds: dict[str, Kind] = kinds(cfg)
         self._in_tx = False
         self._dirty = False  # a write inside the current transaction raises the data version
+        #: Answers kept for the current data version only (``reports.last_activity_date``).
+        self.memo: dict[tuple[Any, ...], Any] = {}
+        #: column names per table, for :meth:`append` (filled on first use; a table's columns
+        #: change only in :meth:`ensure_tables`, which empties it)
+        self._columns: dict[str, list[str]] = {}
 
     # -- opening ------------------------------------------------------------------------
     @classmethod
@@ -138,6 +143,7 @@ class Store:
 
     # -- tables -------------------------------------------------------------------------
     def ensure_tables(self) -> None:
+        self._columns.clear()
         existing = set(self.con.list_tables())
         wanted = {k.table: k.schema() for k in self.kinds.values()}
         wanted.update(SERVICE_TABLES)
@@ -257,8 +263,10 @@ class Store:
         """Append rows (columns in the table's order; missing ones are NULL)."""
         if frame.empty:
             return 0
-        schema = self.con.table(table).schema()
-        cols = [c for c in schema.names if c in frame.columns]
+        names = self._columns.get(table)
+        if names is None:  # asking the engine for the schema costs a query per append
+            names = self._columns[table] = list(self.con.table(table).schema().names)
+        cols = [c for c in names if c in frame.columns]
         frame = frame[cols]
         if self.dialect == "duckdb":
             arrow = pa.Table.from_pandas(frame, preserve_index=False)

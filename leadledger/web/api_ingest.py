@@ -202,7 +202,7 @@ async def post_events(request: Request) -> Response:
     `duplicate` (event id sent before or repeated, or the same row already in the ledger) and
     `rejected` (with every problem: index, event id, field, value, what was expected). Accepted
     events are appended in one transaction; rejected ones are quarantined. Scope: `write`."""
-    st = _authorise(request, query_token=False)
+    st = await _authorise(request, query_token=False)
     body = await _body(request, MAX_BODY)
     if isinstance(body, Response):
         return body
@@ -227,7 +227,11 @@ async def post_events(request: Request) -> Response:
     return JSONResponse(result.as_dict())
 
 
-def _authorise(request: Request, *, query_token: bool) -> AppState:
+async def _authorise(request: Request, *, query_token: bool) -> AppState:
+    """The app state, once the request's token is good for ``write``. The look-up runs off the
+    event loop: it waits for the project's lock, which another request (a batch being
+    appended) or the report warmer may hold for a while, and a blocked loop would stall every
+    connection meanwhile."""
     st = state(request)
     if st.auth:
         secret = token_of(request)
@@ -237,7 +241,7 @@ def _authorise(request: Request, *, query_token: bool) -> AppState:
             raise Unauthorized(
                 "no API token", hint="send 'Authorization: Bearer TOKEN' (a write token)"
             )
-        request.state.token = st.call(lambda ws: ws.token_verify(secret, WRITE))
+        request.state.token = await _run(st, lambda ws: ws.token_verify(secret, WRITE))
     return st
 
 
@@ -286,7 +290,7 @@ async def post_form(
     or created; the given fields update it; a touch of the inquiry kind is recorded with the
     channel from the UTM parameters and `utm_campaign`. Idempotent by `submission_id`. Scope:
     `write` (`Authorization: Bearer …` or `?token=`)."""
-    st = _authorise(request, query_token=True)
+    st = await _authorise(request, query_token=True)
     body = await _body(request, MAX_FORM_BODY)
     if isinstance(body, Response):
         return _cors(body)

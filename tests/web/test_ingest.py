@@ -530,3 +530,66 @@ def test_form_extra_fields_go_to_properties_never_over_the_hooks_own(make_projec
     assert lead["created_at"] == pd.Timestamp("2025-05-05 10:00", tz="UTC")
     assert json.loads(lead["properties"]) == {"how_did_you_hear": "podcast"}
     assert count(ws, "deals") == 0
+
+
+# -- the importer's public check: the same rules as a file import -----------------------------
+DEALS = [
+    {"deal_id": "D1", "lead_id": "L1", "created_at": "2025-01-05", "status": "won"},
+    {
+        "deal_id": "D2",
+        "lead_id": "L1",
+        "created_at": "2025-01-06",
+        "status": "won",
+        "closed_at": "2025-01-20",
+        "amount": "1200.50",
+    },
+    {"deal_id": "D3", "lead_id": "L2", "created_at": "someday", "status": "open"},
+    {"deal_id": "D4", "lead_id": "L2", "created_at": "2025-02-01", "status": "pending"},
+    {"deal_id": "D5", "lead_id": "L3", "created_at": "2025-02-02", "status": "open", "amount": "-"},
+    {"deal_id": "D6", "lead_id": "L3", "created_at": "2025-02-03 09:30", "status": "Open"},
+]
+LEADS = [
+    {"lead_id": "K1", "created_at": "2025-01-02", "email": "k1@example.com", "persona": "cfo"},
+    {"lead_id": "K1", "name": "an update of a lead created above"},
+    {"lead_id": "K9", "name": "an update of a lead nobody created"},
+    {"lead_id": "K2", "created_at": "2025-13-40", "channel": "seo"},
+]
+
+
+KIND_TABLE = {"deals": "deals", "leads": "leads"}
+EXPECTED_COLUMNS = {
+    "deals": {"closed_at", "amount", "created_at", "status"},
+    "leads": {"created_at"},
+}
+
+
+@pytest.mark.parametrize(("kind", "rows"), [("deals", DEALS), ("leads", LEADS)])
+def test_check_records_applies_the_file_imports_rules(make_project, tmp_path, kind, rows):
+    """``Importer.check_records`` (what the events API runs) on records finds the very problems
+    a file import of the same rows quarantines, and the same good rows with the same row ids
+    (the ids the import stores)."""
+    from leadledger.ledger.importer import Importer
+
+    ws = make_project()
+    fields = list(dict.fromkeys(k for r in rows for k in r))
+    frame = pd.DataFrame([{f: r.get(f) for f in fields} for r in rows], dtype=object)
+    frame = frame.where(frame.notna(), None)
+    good, problems, _ = Importer(ws.store, ws.project_dir, kind).check_records(frame)
+    assert count(ws, KIND_TABLE[kind]) == 0  # checking writes nothing
+
+    path = tmp_path / f"{kind}.csv"
+    pd.DataFrame(rows, columns=fields).to_csv(path, index=False)
+    result = ws.import_files(kind, [path])
+    q = pd.read_csv(result.quarantine_path, dtype=str, keep_default_na=False)
+    # the import's quarantine: one row per rejected record (its problems joined by ';')
+    quarantined = {
+        (int(r["_row"]) - 2, c, e)  # _row: the file's line (header = line 1)
+        for _, r in q.iterrows()
+        for c, e in zip(r["_column"].split(";"), r["_expected"].split(";"), strict=True)
+    }
+    assert {(p.index, p.column, p.expected) for p in problems} == quarantined
+    # every rule the rows above break: the comparison is not vacuous
+    assert {p.column for p in problems} == EXPECTED_COLUMNS[kind]
+    stored = ws.store.execute(ws.store.table(KIND_TABLE[kind]))
+    assert sorted(good["row_id"]) == sorted(stored["row_id"])
+    assert sorted(good["_row"]) == sorted(set(range(len(rows))) - {i for i, _, _ in quarantined})
