@@ -25,7 +25,7 @@ from fastapi.staticfiles import StaticFiles
 from leadledger import __version__
 from leadledger.errors import LeadledgerError
 from leadledger.service import Workspace
-from leadledger.web.cache import WARM_SCOPE, ReportCache, Warmer
+from leadledger.web.cache import WARM_SCOPE, ReportCache, Warmer, warming
 
 HERE = Path(__file__).resolve().parent
 T = TypeVar("T")
@@ -64,14 +64,31 @@ class AppState:
         self.lock = threading.RLock()
         self.cache = cache
         self.warmer: Warmer | None = None
+        self._waiting = 0  # requests (not the warmer's) waiting for the lock
+        self._count = threading.Lock()
+        if cache is not None:
+            cache.others_waiting = lambda: self._waiting > 0
 
     def call(self, fn: Callable[[Workspace], T]) -> T:
         """Run ``fn(ws)`` alone: one connection, one thread at a time. Its read-only reports
-        come from the cache when the data has not changed since they were computed."""
-        with self.lock:
+        come from the cache when the data has not changed since they were computed. A request
+        waiting here makes the warmer step aside before its next computation."""
+        mine = not warming()
+        if mine:
+            with self._count:
+                self._waiting += 1
+        try:
+            self.lock.acquire()
+        finally:
+            if mine:
+                with self._count:
+                    self._waiting -= 1
+        try:
             if self.cache is None:
                 return fn(self.ws)
             return fn(self.cache.bind(self.ws))  # type: ignore[arg-type]
+        finally:
+            self.lock.release()
 
     def data_version(self) -> int:
         with self.lock:

@@ -80,6 +80,15 @@ OLDEST_SERVED: contextvars.ContextVar[int | None] = contextvars.ContextVar(
 )
 
 
+class WarmYield(Exception):
+    """Raised inside the warmer's request when somebody else waits for the project."""
+
+
+def warming() -> bool:
+    """Whether this code runs for the warmer (its requests carry the context)."""
+    return REFRESH_OLDER_THAN.get() is not None
+
+
 def _copy(value: Any) -> Any:
     """A caller may add a column to a report's frame: hand out copies (shallow: pandas' copy
     on write keeps the cached data untouched at no cost)."""
@@ -135,6 +144,10 @@ class ReportCache:
         self.entries: collections.OrderedDict[tuple[Any, ...], Entry] = collections.OrderedDict()
         self.stats = Stats()
         self.version: int | None = None  # the data version the last call saw
+        #: Whether a request (a write, a person's page) waits for the project: the warmer then
+        #: steps aside before computing its next report (``WarmYield``).
+        self.others_waiting: Callable[[], bool] = lambda: False
+        self.yielded = False
 
     def clear(self) -> None:
         self.entries.clear()
@@ -154,6 +167,9 @@ class ReportCache:
         ):
             self.stats.stale += 1
         else:
+            if refresh is not None and self.others_waiting():
+                self.yielded = True
+                raise WarmYield("a request is waiting: the warmer steps aside")
             self.stats.misses += 1
             t0 = time.perf_counter()
             try:
@@ -270,6 +286,7 @@ class Warmer:
         *,
         recent: int = 24,
         poll: float = 2.0,
+        quiet: float = 3.0,
     ) -> None:
         self.app = app
         self.cache = cache
@@ -278,10 +295,15 @@ class Warmer:
         self.recent: collections.OrderedDict[str, None] = collections.OrderedDict()
         self.size = recent
         self.poll = poll
+        self.quiet = quiet
+        self.seen_version: int | None = None  # the version the last poll saw, and since when
+        self.seen_since = float("-inf")
         self.stop = threading.Event()
         self.warmed_version: int | None = None
         self.warmed_at = 0.0
         self.rounds = 0
+        self.steps_aside = 0  # rounds abandoned for a waiting request or newer data
+        self.errors: dict[str, str] = {}  # page → what went wrong in the last round
         self.idle = threading.Event()
         self.idle.set()
         self.thread = threading.Thread(target=self._run, name="leadledger-warmer", daemon=True)
@@ -304,27 +326,53 @@ class Warmer:
         self.thread.join(timeout=5)
 
     def _due(self) -> bool:
+        """A round is due when the data changed and has then stayed the same for ``quiet``
+        seconds (a stream of event batches does not start a round per batch: each would be
+        stale at once and take the CPU from the ingestion), or when the entries near the TTL."""
         try:
             version = self.version()
         except Exception:  # the store is busy or closing: try again later
             return False
+        now = time.monotonic()
+        if version != self.seen_version:
+            if self.seen_version is not None:
+                self.seen_since = now
+            self.seen_version = version
         if version != self.warmed_version:
-            return True
-        return time.monotonic() - self.warmed_at > self.cache.ttl * 0.8
+            return now - self.seen_since >= self.quiet
+        return now - self.warmed_at > self.cache.ttl * 0.8
 
-    def warm_once(self) -> None:
+    def warm_once(self) -> bool:
+        """One round over the pages; ``False`` when it stepped aside (a request waited, or the
+        data changed meanwhile): the next poll starts again once the data is quiet."""
         self.idle.clear()
         # what the last round computed is at most 0.8 ttl old: recompute what is older than
         # half of it, so a page never expires while someone may look at it
         token = REFRESH_OLDER_THAN.set(self.cache.ttl * 0.5)
+        self.cache.yielded = False
         try:
-            self.warmed_version = self.version()
-            self.warmed_at = time.monotonic()
+            version = self.version()
             for target in self.targets():
                 if self.stop.is_set():
-                    return
-                asyncio.run(_asgi_get(self.app, target))
+                    return False
+                try:
+                    status = asyncio.run(_asgi_get(self.app, target))
+                except WarmYield:
+                    status = 0
+                except Exception as exc:  # a page's bug: its visitor sees the 500 too
+                    if not self.cache.yielded:
+                        self.errors[target] = f"{type(exc).__name__}: {exc}"
+                        continue
+                if self.cache.yielded or self.version() != version:
+                    self.steps_aside += 1
+                    return False
+                if status >= 500:
+                    self.errors[target] = f"HTTP {status}"
+                else:
+                    self.errors.pop(target, None)
+            self.warmed_version, self.warmed_at = version, time.monotonic()
             self.rounds += 1
+            return True
         finally:
             REFRESH_OLDER_THAN.reset(token)
             self.idle.set()
@@ -334,6 +382,6 @@ class Warmer:
             if self._due():
                 try:
                     self.warm_once()
-                except Exception:  # a page's bug shows to its visitor, not here
-                    self.warmed_at = time.monotonic()
+                except Exception:  # the store closing under it: the next poll decides
+                    self.stop.wait(self.poll)
             self.stop.wait(self.poll)

@@ -35,7 +35,9 @@ def healthz(request: Request) -> dict[str, Any]:
             "ttl_seconds": st.cache.ttl,
             "max_stale_seconds": st.cache.max_stale,
             "warm_rounds": st.warmer.rounds if st.warmer else None,
+            "warm_steps_aside": st.warmer.steps_aside if st.warmer else None,
             "warming": bool(st.warmer and not st.warmer.idle.is_set()),
+            "warm_errors": dict(st.warmer.errors) if st.warmer else {},
         }
     return out
 

@@ -141,7 +141,7 @@ def test_the_warmer_computes_pages_before_anyone_asks(demo_copy: Path):
     app = create_app(demo_copy, auth=True, ws=ws, warm=True)
     with TestClient(app) as c:
         st = app.state.leadledger
-        st.warmer.poll = 0.1
+        st.warmer.poll, st.warmer.quiet = 0.1, 0.2
         wait_idle(c, 1)
         misses = st.cache.stats.misses
         assert misses > 0 and len(st.cache.entries) > 0
@@ -207,4 +207,50 @@ def test_max_stale_serves_older_data_for_a_while_and_says_so(demo_copy: Path):
         assert (
             after == ws.report("stages", start=JAN["from"], end=JAN["to"], period="month").as_dict()
         )
+    ws.close()
+
+
+def test_the_warmer_steps_aside_for_a_waiting_request(demo_copy: Path):
+    from leadledger.web.cache import Warmer
+
+    ws = Workspace(demo_copy)
+    app = create_app(demo_copy, auth=False, ws=ws)
+    with TestClient(app) as c:
+        st = app.state.leadledger
+        warmer = Warmer(app, st.cache, st.data_version, ["/overview", "/funnel"])
+        assert warmer.warm_once() and warmer.rounds == 1
+        misses = st.cache.stats.misses
+        assert c.post("/api/v1/events", json={"events": mixed_batch()}).status_code == 200
+        st.cache.others_waiting = lambda: True  # a request waits for the project
+        assert warmer.warm_once() is False
+        assert warmer.steps_aside == 1 and warmer.rounds == 1 and not warmer.errors
+        assert st.cache.stats.misses == misses  # it computed nothing
+        st.cache.others_waiting = lambda: False
+        assert warmer.warm_once() and warmer.rounds == 2
+        assert st.cache.stats.misses > misses
+    ws.close()
+
+
+@pytest.mark.slow
+def test_a_stream_of_writes_starts_no_round_until_it_is_quiet(demo_copy: Path):
+    ws = Workspace(demo_copy)
+    app = create_app(demo_copy, auth=False, ws=ws, warm=True)
+    with TestClient(app) as c:
+        st = app.state.leadledger
+        st.warmer.poll, st.warmer.quiet = 0.05, 3.0
+        wait_idle(c, 1)
+        for i in range(12):  # a batch every ~0.25 s: never 3 s of quiet
+            batch = [
+                {
+                    "event_id": f"s{i}",
+                    "type": "lead",
+                    "lead_id": f"S{i}",
+                    "created_at": "2025-01-09",
+                }
+            ]
+            assert c.post("/api/v1/events", json={"events": batch}).status_code == 200
+            time.sleep(0.25)
+        assert st.warmer.rounds == 1
+        h = wait_idle(c, 2)
+        assert h["data_version"] == ws.store.data_version()
     ws.close()
