@@ -76,12 +76,7 @@ def _check_value(value: str) -> str:
 def parse_lookback(value: str | float | None, default: float) -> float:
     if value is None or value == "":
         return float(default)
-    try:
-        days = parse_window(value)
-    except InvalidArgument as exc:
-        raise InvalidArgument(
-            f"--lookback '{value}' is not a duration", hint="use e.g. 90d, 12w or 36h"
-        ) from exc
+    days = parse_window(value, "lookback")
     if days is None or days <= 0:
         raise InvalidArgument(f"--lookback '{value}' must be longer than 0")
     return days

@@ -442,8 +442,10 @@ def model_predict(
     _check_compatible(ws, meta, fset)
     opts = dict(meta["options"])
     as_of_ts = _resolve_as_of(ws, as_of, default_now=True)
-    if limit is not None and limit < 1:
-        raise InvalidArgument(f"--limit {limit} must be at least 1")
+    if limit is not None:
+        from leadledger.reports import parse_limit
+
+        limit = parse_limit(limit, minimum=1)
     df = feature_frame(ws, fset, opts, as_of_ts, labelled=False)
     if lead_ids:
         wanted = list(dict.fromkeys(str(x) for x in lead_ids))

@@ -402,12 +402,7 @@ def report_roi(
     key = _check_by(ws, by, ROI_KEYS)
     rule = _check_untagged(untagged, ws.cfg.costs.untagged)
     model = model or ws.cfg.attribution.model
-    try:
-        lookback_days = parse_window(lookback)
-    except InvalidArgument as exc:
-        raise InvalidArgument(
-            f"--lookback '{lookback}' is not a duration", hint="use e.g. 90d, 12w or 36h"
-        ) from exc
+    lookback_days = parse_window(lookback, "lookback")
     if lookback_days is None:
         lookback_days = ws.cfg.attribution.lookback_days
     s, e, notes = resolve_range(ws, start, end, "month")

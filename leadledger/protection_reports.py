@@ -30,6 +30,7 @@ from leadledger.reports import (
     check_period,
     parse_as_of,
     parse_fields,
+    parse_limit,
     parse_window,
     require_stages,
     resolve_range,
@@ -377,12 +378,8 @@ def _decay_history(
     require_stages(ws, "decay", [d.stage, d.won_stage])
     as_of_ts = parse_as_of(ws, as_of)
     today = as_of_ts.tz_convert(cfg.timezone).date()
-    try:
-        window = parse_window(history if history is not None else DEFAULT_HISTORY)
-    except InvalidArgument as exc:
-        raise InvalidArgument(
-            f"--history '{history}' is not a duration", hint="use e.g. 365d, 52w or 180"
-        ) from exc
+    window = parse_window(history if history is not None else DEFAULT_HISTORY, "history")
+    limit = parse_limit(limit) if limit is not None else None
     if window is None or window < 1:
         raise InvalidArgument(f"--history '{history}' must be at least one day", hint="e.g. 365d")
     h_end = today

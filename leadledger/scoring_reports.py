@@ -527,7 +527,7 @@ def _touch_text(t: dict[str, Any]) -> str:
 
 # -- backtest and tune -----------------------------------------------------------------------------
 def _positive_days(value: Any, name: str, default: float) -> float:
-    days = parse_window(value)
+    days = parse_window(value, name)
     if days is None:
         return default
     if days <= 0:

@@ -221,3 +221,26 @@ def test_parse_limit_bounds() -> None:
             parse_limit(bad)
     with pytest.raises(InvalidArgument):
         parse_limit(0, minimum=1)
+
+
+def test_the_option_is_named_and_the_reason_kept_everywhere(tmp_path):
+    """Parsers that used to swap the core's message for "is not a duration" now pass it on,
+    naming their own option; decay and model predict bound --limit like check does."""
+    from leadledger.errors import InvalidArgument
+    from leadledger.service import Workspace, init_project
+    from tests.conftest import config_text
+
+    init_project(tmp_path / "p", config_text=config_text())
+    with Workspace(tmp_path / "p") as ws:
+        cases = [
+            (lambda: ws.report("roi", lookback="99999y"), "--lookback", "not a duration"),
+            (lambda: ws.report("roi", lookback="40000d"), "--lookback", "a century"),
+            (lambda: ws.attribution(lookback="40000d"), "--lookback", "a century"),
+            (lambda: ws.decay(history="40000d"), "--history", "a century"),
+            (lambda: ws.decay(limit=2**63), "--limit", "whole number"),
+            (lambda: ws.score_backtest(cohort="40000d"), "--cohort", "a century"),
+        ]
+        for call, option, reason in cases:
+            with pytest.raises(InvalidArgument) as err:
+                call()
+            assert option in err.value.message and reason in err.value.message, err.value.message
