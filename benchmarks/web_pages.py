@@ -62,6 +62,8 @@ def wait_warm(client: Any, rounds: int, timeout: float = 3600) -> float:
     while time.perf_counter() - t0 < timeout:
         h = client.get("/healthz").json()["cache"]
         if h["warm_rounds"] >= rounds and not h["warming"]:
+            if h["warm_errors"]:
+                raise RuntimeError(f"the warmer failed: {h['warm_errors']}")
             return time.perf_counter() - t0
         time.sleep(0.05)
     raise RuntimeError(f"the warmer did not finish round {rounds} in {timeout} s")
