@@ -113,10 +113,15 @@ def table(
     csv: str | None = None,
     columns: list[str] | None = None,
     table_id: str | None = None,
+    limit: int | None = None,
 ) -> dict[str, Any]:
     """A table for ``_table.html``: headers, display strings (rounded as in the terminal), raw
-    values in ``data-value`` for tests, and the CSV link of the same call."""
+    values in ``data-value`` for tests, and the CSV link of the same call. ``limit``: show the
+    first rows only (the report's order) and say how many there are; the CSV has every row."""
     df = frame.frame if isinstance(frame, Report) else frame
+    total = len(df)
+    if limit is not None:
+        df = df.head(limit)
     cols = [c for c in (columns or list(df.columns)) if c in df.columns]
     rows = []
     for rec in df[cols].to_dict(orient="records"):
@@ -138,6 +143,7 @@ def table(
         "keys": cols,
         "percent": [is_percent(c) for c in cols],
         "rows": rows,
+        "total": total,
         "csv": csv,
     }
 

@@ -426,6 +426,7 @@ def health_page(request: Request, st: Read, f: F, as_of: AsOfQ = None, page: Pag
                 table_id="alerts",
                 columns=_rows(alerts.frame, alerts.table_columns),
                 csv=api_link("alerts", None, format="csv", **extra),
+                limit=50,
             )
         )
     else:

@@ -155,7 +155,8 @@ def test_health_numbers_are_the_facades(
         assert_table(page.tables[f"decay-{key}"], frame, list(frame.columns))
     alerts = demo_ws.alerts(as_of=as_of)
     assert len(alerts.frame) > 0 and set(alerts.frame["status"]) == {"new"}
-    assert_table(page.tables["alerts"], alerts.frame, alerts.table_columns or [])
+    # the page shows the first 50 alerts in the report's order (the CSV has them all)
+    assert_table(page.tables["alerts"], alerts.frame.head(50), alerts.table_columns or [])
     # the decay curve chart carries its interval; every table has its CSV link
     assert 'data-chart="decay-curve"' in r.text and '"ci_high"' in r.text
     csv = [x for x in page.links if x.startswith("/api/v1/")]
@@ -715,3 +716,27 @@ def test_export_rejects_an_unknown_format(demo_source: Path, capsys: Any) -> Non
     code = run_cli("export", "report", "--project", str(demo_source), "--format", "docx")
     err = capsys.readouterr().err
     assert code != 0 and "docx" in err and "Traceback" not in err
+
+
+def test_a_long_table_shows_its_first_rows_and_says_how_many():
+    """``common.table(limit=)``: the first rows in the report's order, the total, the CSV link."""
+    import pandas as pd
+
+    from leadledger.web.common import table
+
+    frame = pd.DataFrame({"lead_id": [f"L{i}" for i in range(120)], "late_by": range(120)})
+    t = table(frame, title="Alerts", csv="/api/v1/alerts?format=csv", limit=50)
+    assert t["total"] == 120 and len(t["rows"]) == 50
+    assert [r[0]["value"] for r in t["rows"]] == [f"L{i}" for i in range(50)]
+    whole = table(frame, title="Alerts")
+    assert whole["total"] == len(whole["rows"]) == 120
+
+
+def test_the_alerts_table_is_capped_and_its_csv_has_every_row(client):
+    body = client.get("/health").text
+    csv = client.get("/api/v1/alerts", params={"format": "csv"}).text
+    n = len(csv.strip().splitlines()) - 1
+    section = body.split('data-table="alerts"')[1].split("</section>")[0]
+    assert section.count("<tr>") - 1 == min(n, 50)  # the header row is the other one
+    if n > 50:
+        assert f'data-total="{n}"' in section
