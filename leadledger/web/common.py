@@ -176,6 +176,22 @@ def api_link(path: str, f: Filters | None = None, **params: Any) -> str:
     return f"/api/v1/{path.lstrip('/')}" + (f"?{query}" if query else "")
 
 
+def companion_tables(
+    report: Report, path: str, table_id: str, **params: Any
+) -> list[dict[str, Any]]:
+    """A table per companion table of ``report`` (``report.extra``), each with the CSV of the
+    same API call (``path`` with ``params`` and ``table=KEY``)."""
+    return [
+        table(
+            frame,
+            title=title,
+            table_id=f"{table_id}-{key}",
+            csv=api_link(path, None, **params, table=key, format="csv"),
+        )
+        for key, (title, frame) in report.extra.items()
+    ]
+
+
 def render(
     request: Request, template: str, *, title: str, f: Filters | None = None, **ctx: Any
 ) -> HTMLResponse:

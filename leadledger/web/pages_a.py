@@ -18,7 +18,16 @@ from leadledger.errors import InvalidArgument, LeadledgerError
 from leadledger.report import Report, display, plain
 from leadledger.service import Workspace
 from leadledger.web.app import Read
-from leadledger.web.common import Filters, api_link, chart, filters, records, render, table
+from leadledger.web.common import (
+    Filters,
+    api_link,
+    chart,
+    companion_tables,
+    filters,
+    records,
+    render,
+    table,
+)
 
 router = APIRouter(include_in_schema=False)
 
@@ -685,15 +694,7 @@ def plan(
                 table_id="plan",
             )
         )
-        for key, (title, frame) in plan_report.extra.items():
-            tables.append(
-                table(
-                    frame,
-                    title=title,
-                    csv=api_link("plan", None, **plan_q, table=key, format="csv"),
-                    table_id=f"plan-{key}",
-                )
-            )
+        tables += companion_tables(plan_report, "plan", "plan", **plan_q)
         rows = plan_report.frame
         charts.append(
             bar_chart(
@@ -747,15 +748,7 @@ def plan(
                 table_id="whatif",
             )
         )
-        for key, (title, frame) in wi.extra.items():
-            tables.append(
-                table(
-                    frame,
-                    title=title,
-                    csv=api_link("whatif", None, **wq, table=key, format="csv"),
-                    table_id=f"whatif-{key}",
-                )
-            )
+        tables += companion_tables(wi, "whatif", "whatif", **wq)
         notes.extend(wi.notes[:1])
     resp = render(
         request,

@@ -29,6 +29,7 @@ from leadledger.web.common import (
     TableQ,
     api_link,
     chart,
+    companion_tables,
     filters,
     records,
     render,
@@ -401,17 +402,9 @@ def health_page(request: Request, st: Read, f: F, as_of: AsOfQ = None, page: Pag
                 csv=api_link("decay", None, format="csv", **dparams, **extra),
             )
         )
-        for key, (title, frame) in decay.extra.items():
-            if key == "curve" and len(frame):
-                charts.append(decay_chart(frame))
-            tables.append(
-                table(
-                    frame,
-                    title=title,
-                    table_id=f"decay-{key}",
-                    csv=api_link("decay", None, format="csv", table=key, **dparams, **extra),
-                )
-            )
+        if "curve" in decay.extra and len(decay.extra["curve"][1]):
+            charts.append(decay_chart(decay.extra["curve"][1]))
+        tables += companion_tables(decay, "decay", "decay", **dparams, **extra)
     else:
         notes.append(f"lead decay: {err or 'no SQLs in the history window'}")
     alerts, err = got["alerts"]
@@ -528,15 +521,7 @@ def scoring_page(
                 csv=api_link("score/backtest", None, format="csv", **bparams),
             )
         )
-        for key, (title, frame) in bt.extra.items():
-            tables.append(
-                table(
-                    frame,
-                    title=title,
-                    table_id=f"score-backtest-{key}",
-                    csv=api_link("score/backtest", None, format="csv", table=key, **bparams),
-                )
-            )
+        tables += companion_tables(bt, "score/backtest", "score-backtest", **bparams)
     else:
         notes.append(f"threshold trade-off: {err}")
     explain: dict[str, Any] | None = None
@@ -607,17 +592,9 @@ def experiments_page(request: Request, st: Read, f: F, as_of: AsOfQ = None) -> R
                     csv=api_link(f"experiments/{exp.name}", None, format="csv", as_of=as_of),
                 )
             )
-            for key, (title, frame) in rep.extra.items():
-                section["tables"].append(
-                    table(
-                        frame,
-                        title=title,
-                        table_id=f"experiment-{exp.name}-{key}",
-                        csv=api_link(
-                            f"experiments/{exp.name}", None, format="csv", table=key, as_of=as_of
-                        ),
-                    )
-                )
+            section["tables"] += companion_tables(
+                rep, f"experiments/{exp.name}", f"experiment-{exp.name}", as_of=as_of
+            )
         sections.append(section)
     notes = (
         []
@@ -671,15 +648,7 @@ def data_page(request: Request, st: Read, f: F) -> Response:
             csv=api_link("imports", None, format="csv"),
         )
     ]
-    for key, (title, frame) in imports.extra.items():
-        tables.append(
-            table(
-                frame,
-                title=title,
-                table_id=f"imports-{key}",
-                csv=api_link("imports", None, format="csv", table=key),
-            )
-        )
+    tables += companion_tables(imports, "imports", "imports")
     quarantined = []
     for s in got["samples"]:
         t = table(
