@@ -409,12 +409,9 @@ def plan(
 ) -> Response:
     """From a revenue target to the customers, SQLs, MQLs, leads and visits it needs
     (`leadledger plan`; saving a goal is CLI-only; companion table `months`)."""
-    from leadledger.planning_reports import plan_report
-
     return respond(
         st,
-        lambda ws: plan_report(
-            ws,
+        lambda ws: ws.plan(
             revenue=revenue,
             deal_size=deal_size,
             close_rate=close_rate,

@@ -116,7 +116,6 @@ class Entry:
     error: LeadledgerError | None
     version: int  # the data version it was computed on
     at: float  # time.monotonic() when computed
-    seconds: float  # how long it took
 
 
 @dataclasses.dataclass
@@ -124,7 +123,6 @@ class Stats:
     hits: int = 0
     stale: int = 0  # hits on an older data version (only with max_stale)
     misses: int = 0
-    computed_seconds: float = 0.0
 
 
 class ReportCache:
@@ -149,9 +147,6 @@ class ReportCache:
         self.others_waiting: Callable[[], bool] = lambda: False
         self.yielded = False
 
-    def clear(self) -> None:
-        self.entries.clear()
-
     def get_or_compute(self, version: int, key: tuple[Any, ...], compute: Callable[[], Any]) -> Any:
         now = time.monotonic()
         entry = self.entries.get(key)
@@ -171,14 +166,11 @@ class ReportCache:
                 self.yielded = True
                 raise WarmYield("a request is waiting: the warmer steps aside")
             self.stats.misses += 1
-            t0 = time.perf_counter()
             try:
                 value, error = compute(), None
             except LeadledgerError as exc:  # the caller's input: the same answer next time
                 value, error = None, exc
-            took = time.perf_counter() - t0
-            self.stats.computed_seconds += took
-            entry = Entry(value, error, version, time.monotonic(), took)
+            entry = Entry(value, error, version, time.monotonic())
             self.entries[key] = entry
             while len(self.entries) > self.max_entries:
                 self.entries.popitem(last=False)
@@ -188,10 +180,6 @@ class ReportCache:
         if entry.error is not None:
             raise entry.error
         return _copy(entry.value)
-
-    def oldest_version(self) -> int | None:
-        """The oldest data version a served result may come from (the footer says so)."""
-        return min((e.version for e in self.entries.values()), default=None)
 
     def bind(self, ws: Workspace) -> CachedWorkspace:
         """The workspace as one request sees it: the data version is read once, here, so every
