@@ -15,10 +15,36 @@ import pytest
 from leadledger.config import default_config_text
 from leadledger.service import Workspace, init_project
 
+#: The session demo: ``leadledger demo --leads 3000 --seed 7`` built once, with the clock fixed
+#: at ``tests.contract.cases.FROZEN`` (so its import runs and scores are the same every time).
+DEMO_LEADS = 3000
+DEMO_SEED = 7
+
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 DATASETS = Path(os.environ.get("LEADLEDGER_DATASETS", SHARED / "datasets"))
 
 _counter = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def demo_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo project as ``leadledger demo --leads 3000`` builds it, on the frozen clock (do
+    not write to it: copy it with ``demo_copy`` for tests that write)."""
+    from leadledger.demo import run_demo
+    from tests.contract.collect import frozen
+
+    folder = tmp_path_factory.mktemp("demo") / "demo"
+    with frozen():
+        run_demo(folder, leads=DEMO_LEADS, seed=DEMO_SEED)
+    return folder
+
+
+@pytest.fixture
+def demo_copy(demo_source: Path, tmp_path: Path) -> Path:
+    """A private copy of the demo project, for tests that write (ingestion, tokens)."""
+    dest = tmp_path / "demo"
+    shutil.copytree(demo_source, dest, ignore=shutil.ignore_patterns("leadledger-server.json"))
+    return dest
 
 
 @pytest.fixture(scope="session")
