@@ -32,7 +32,7 @@ from leadledger.attribution.paths import (
 from leadledger.attribution.shapley import Shapley
 from leadledger.errors import InvalidArgument
 from leadledger.report import Report
-from leadledger.reports import check_stage, parse_date, parse_window
+from leadledger.reports.legacy import check_stage, parse_date, parse_window
 
 if TYPE_CHECKING:
     from leadledger.service import Workspace

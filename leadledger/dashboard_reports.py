@@ -20,7 +20,7 @@ import pandas as pd
 from leadledger.errors import GoalNotFound, InvalidArgument
 from leadledger.ledger.derived import current_leads
 from leadledger.report import Report
-from leadledger.reports import check_period, parse_window, resolve_range
+from leadledger.reports.legacy import check_period, parse_window, resolve_range
 from leadledger.scoring import rules
 from leadledger.workdays import next_period_start, period_start
 

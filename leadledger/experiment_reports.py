@@ -26,7 +26,7 @@ from leadledger.experiments import assignment, lift, stats
 from leadledger.ledger.importer import file_sha256
 from leadledger.ledger.readers import ROW, read_file
 from leadledger.report import Report
-from leadledger.reports import check_stage, parse_as_of, skip_note
+from leadledger.reports.legacy import check_stage, parse_as_of, skip_note
 from leadledger.suggest import did_you_mean
 
 if TYPE_CHECKING:

@@ -107,7 +107,7 @@ def last_instant(ws: Workspace) -> pd.Timestamp | None:
 
 
 def _resolve_as_of(ws: Workspace, as_of: Any, *, default_now: bool) -> pd.Timestamp:
-    from leadledger.reports import parse_as_of
+    from leadledger.reports.legacy import parse_as_of
 
     if as_of is not None:
         return parse_as_of(ws, as_of)
@@ -443,7 +443,7 @@ def model_predict(
     opts = dict(meta["options"])
     as_of_ts = _resolve_as_of(ws, as_of, default_now=True)
     if limit is not None:
-        from leadledger.reports import parse_limit
+        from leadledger.reports.legacy import parse_limit
 
         limit = parse_limit(limit, minimum=1)
     df = feature_frame(ws, fset, opts, as_of_ts, labelled=False)

@@ -14,7 +14,7 @@ from leadledger.errors import InvalidArgument, UnknownField
 from leadledger.metrics import costs as mc
 from leadledger.planning import history
 from leadledger.report import Report
-from leadledger.reports import (
+from leadledger.reports.legacy import (
     _frame,
     check_period,
     parse_window,

@@ -31,7 +31,7 @@ from leadledger.planning.reverse_funnel import (
     spread_by_working_days,
 )
 from leadledger.report import Report
-from leadledger.reports import parse_date
+from leadledger.reports.legacy import parse_date
 from leadledger.workdays import WorkCalendar
 
 if TYPE_CHECKING:
@@ -73,7 +73,7 @@ def _months_back(day: dt.date, months: int) -> dt.date:
 
 def history_window(ws: Workspace, history_text: str) -> tuple[dt.date, dt.date]:
     """The trailing window ending on the last day with data (or today): [start, end]."""
-    from leadledger.reports import last_activity_date
+    from leadledger.reports.legacy import last_activity_date
 
     n, unit = parse_history(history_text)
     today = ws.today()
@@ -499,7 +499,7 @@ def pace_report(
     ws: Workspace, *, goal: str | None = None, as_of: Any = None, period: str = "month"
 ) -> Report:
     """Actual per working day vs required per working day for the current period of a goal."""
-    from leadledger.reports import check_period
+    from leadledger.reports.legacy import check_period
 
     check_period(period)
     day = parse_date(as_of, "as-of") or ws.today()
@@ -609,7 +609,7 @@ def pace_report(
 def baseline(ws: Workspace, start: dt.date, end: dt.date) -> tuple[pd.DataFrame, float, list[str]]:
     """One row per lead channel over the window: leads, measured flow ratios, deal size, spend;
     and the spend not tagged to a channel (fixed overhead)."""
-    from leadledger.reports import require_stages
+    from leadledger.reports.legacy import require_stages
 
     require_stages(ws, "whatif", PLAN_FUNNEL)
     tables = ws.store.tables()

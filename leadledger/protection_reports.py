@@ -26,7 +26,7 @@ from leadledger.planning import decay as dc
 from leadledger.planning import sla as sl
 from leadledger.planning.business_time import days_table, is_business, unit_seconds
 from leadledger.report import Report
-from leadledger.reports import (
+from leadledger.reports.legacy import (
     check_period,
     parse_as_of,
     parse_fields,

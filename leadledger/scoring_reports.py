@@ -26,7 +26,7 @@ from leadledger.errors import (
 from leadledger.ledger.derived import current_leads
 from leadledger.ledger.importer import stable_ids
 from leadledger.report import Report
-from leadledger.reports import check_stage, last_activity_date, parse_as_of, parse_window
+from leadledger.reports.legacy import check_stage, last_activity_date, parse_as_of, parse_window
 from leadledger.scoring import backtest as bt
 from leadledger.scoring import rules
 from leadledger.scoring.handoff import SOURCE, scores_with_state

@@ -14,7 +14,10 @@ from leadledger.errors import ProjectExists, ProjectNotFound
 from leadledger.ledger.importer import Importer, ImportResult, Progress
 from leadledger.ledger.mapping import load_mapping
 from leadledger.ledger.store import Store
-from leadledger.report import Report
+from leadledger.reports import registry
+from leadledger.reports.context import Clock, Ctx, system_clock
+from leadledger.reports.params import Params
+from leadledger.reports.result import Report
 from leadledger.workdays import WorkCalendar
 
 
@@ -36,7 +39,13 @@ def init_project(folder: Path, *, config_text: str | None = None, force: bool = 
 class Workspace:
     """A project: config + connection. Metrics are bound to the store here and run."""
 
-    def __init__(self, project_dir: Path | None = None, *, config: ProjectConfig | None = None):
+    def __init__(
+        self,
+        project_dir: Path | None = None,
+        *,
+        config: ProjectConfig | None = None,
+        clock: Clock = system_clock,
+    ):
         self.project_dir = Path(project_dir).resolve() if project_dir else find_project_dir()
         if config is None and not (self.project_dir / CONFIG_NAME).is_file():
             raise ProjectNotFound(
@@ -44,6 +53,8 @@ class Workspace:
                 hint="run 'leadledger init DIR' first, or pass --project DIR",
             )
         self.cfg = config or load_config(self.project_dir / CONFIG_NAME)
+        #: Now, in UTC: every default "now" and "today" of the project's reports.
+        self.clock = clock
 
     @cached_property
     def store(self) -> Store:
@@ -53,10 +64,21 @@ class Workspace:
     def calendar(self) -> WorkCalendar:
         return WorkCalendar(self.cfg.calendar)
 
+    @property
+    def ctx(self) -> Ctx:
+        """What a report gets: the config, the ledger and the clock (never this façade)."""
+        ctx = self.__dict__.get("_ctx")
+        if ctx is None or ctx.store is not self.store:
+            ctx = Ctx(self.cfg, self.store, project_dir=self.project_dir, clock=self.clock)
+            ctx.__dict__["calendar"] = self.calendar
+            self.__dict__["_ctx"] = ctx
+        return ctx
+
     def close(self) -> None:
         if "store" in self.__dict__:
             self.store.close()
             del self.__dict__["store"]
+        self.__dict__.pop("_ctx", None)
 
     def __enter__(self) -> Workspace:
         return self
@@ -83,14 +105,23 @@ class Workspace:
 
     # -- reports ------------------------------------------------------------------------
     def today(self) -> dt.date:
-        import zoneinfo
+        """Today in the project's time zone (by the workspace's clock)."""
+        return Ctx(self.cfg, clock=self.clock).today()
 
-        return dt.datetime.now(zoneinfo.ZoneInfo(self.cfg.timezone)).date()
+    def run(self, params: Params) -> Report:
+        """Run the report ``params`` belong to (``leadledger.reports``), e.g.
+        ``ws.run(ConversionParams(by=["channel"]))``."""
+        return registry.spec_for(params).run(self.ctx, params)
 
     def report(self, name: str, **params: Any) -> Report:
-        from leadledger.reports import run_report
+        """``run`` by the report's name, the parameters as keywords (validated into its
+        ``Params``): ``ws.report("conversion", by="channel", window="90d")``."""
+        from leadledger.reports import legacy
 
-        return run_report(self, name, **params)
+        if name not in registry.REGISTRY and name in legacy.REPORTS:
+            return legacy.run_report(self, name, **params)
+        spec = registry.get(name)
+        return spec.run(self.ctx, spec.params.model_validate(params))
 
     def check(self, **params: Any) -> Report:
         from leadledger.ledger.checks import run_checks

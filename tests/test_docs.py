@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from leadledger import errors
 from leadledger.config.models import ProjectConfig
 from leadledger.ledger.checks import CHECKS
-from leadledger.reports import REPORTS
+from leadledger.reports.legacy import REPORTS
 from tests.conftest import load_journeys, write_csv
 
 ROOT = Path(__file__).resolve().parents[1]

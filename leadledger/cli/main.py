@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import sys
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -14,8 +12,8 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from leadledger import __version__
-from leadledger.cli.output import FORMATS, make_console, print_report
-from leadledger.errors import InvalidArgument, LeadledgerError, RejectedRows
+from leadledger.cli.output import print_report
+from leadledger.errors import LeadledgerError, RejectedRows
 
 app = typer.Typer(
     name="leadledger",
@@ -32,19 +30,19 @@ report_app = typer.Typer(
 )
 app.add_typer(report_app, name="report")
 
-err = make_console(stderr=True, soft_wrap=True)  # an error is one line, never wrapped
-out = make_console()
+from leadledger.cli.common import (  # noqa: E402  (shared by every command module)
+    GROUPS,
+    FormatOpt,
+    ProjectOpt,
+    busy,
+    err,
+    out,
+)
+from leadledger.cli.common import check_format as _check_format  # noqa: E402
+from leadledger.cli.common import workspace as _workspace  # noqa: E402
 
-ProjectOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--project",
-        "-p",
-        help="Project folder (default: the nearest folder upward holding leadledger.yaml).",
-        show_default=False,
-    ),
-]
-FormatOpt = Annotated[str, typer.Option("--format", "-f", help="table, json or csv.")]
+GROUPS.update({"": app, "report": report_app})
+
 FromOpt = Annotated[
     str | None,
     typer.Option("--from", help="First day (YYYY-MM-DD), project time zone.", show_default=False),
@@ -83,36 +81,6 @@ LookbackOpt = Annotated[
         show_default=False,
     ),
 ]
-
-
-def _workspace(project: Path | None) -> Any:
-    from leadledger.service import Workspace
-
-    return Workspace(project)
-
-
-def _check_format(fmt: str) -> str:
-    if fmt not in FORMATS:
-        raise InvalidArgument(f"--format '{fmt}' is not one of {', '.join(FORMATS)}")
-    return fmt
-
-
-@contextlib.contextmanager
-def busy(description: str, *, show: bool = True) -> Iterator[Callable[[str], None]]:
-    """A transient progress bar on stderr while the engine works; yields a callback that names
-    the current step. ``show=False`` (JSON or CSV output) keeps stderr quiet for pipes."""
-    if not show:
-        yield lambda _msg: None
-        return
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-    ) as bar:
-        task = bar.add_task(description, total=None)
-        yield lambda msg: bar.update(task, description=msg)
 
 
 def _version(value: bool) -> None:
@@ -329,137 +297,7 @@ def check(
         print_report(ws.check(limit=limit), fmt)
 
 
-# -- reports -----------------------------------------------------------------------------------
-def _run_report(project: Path | None, fmt: str, name: str, **params: Any) -> None:
-    _check_format(fmt)
-    with _workspace(project) as ws:
-        print_report(ws.report(name, **params), fmt)
-
-
-@report_app.command("stages")
-def report_stages(
-    project: ProjectOpt = None,
-    fmt: FormatOpt = "table",
-    start: FromOpt = None,
-    end: ToOpt = None,
-    period: PeriodOpt = "month",
-    by: ByOpt = None,
-) -> None:
-    """Leads entering each stage per period, per working day, change vs the previous period,
-    and the pace needed to match it.
-
-    Example: leadledger report stages --period month --from 2025-01-01 --by channel
-    """
-    _run_report(project, fmt, "stages", start=start, end=end, period=period, by=by)
-
-
-@report_app.command("conversion")
-def report_conversion(
-    from_stage: Annotated[
-        str, typer.Option("--from-stage", help="Cohort stage S (or visitor).")
-    ] = "lead",
-    to_stage: Annotated[
-        str | None,
-        typer.Option(
-            "--to-stage",
-            help="Target stage T (default: the last stage; 'lead' from visitor).",
-            show_default=False,
-        ),
-    ] = None,
-    window: Annotated[
-        str | None, typer.Option(help="Conversion window, e.g. 90d, 12w.", show_default=False)
-    ] = None,
-    ordered: Annotated[
-        bool, typer.Option("--ordered", help="Count T only when reached after S.")
-    ] = False,
-    as_of: Annotated[
-        str | None,
-        typer.Option(
-            "--as-of", help="Count conversions up to this time (default now).", show_default=False
-        ),
-    ] = None,
-    project: ProjectOpt = None,
-    fmt: FormatOpt = "table",
-    start: FromOpt = None,
-    end: ToOpt = None,
-    period: PeriodOpt = "month",
-    by: ByOpt = None,
-) -> None:
-    """Cohort conversion S → T, cumulative conversion from the first stage, flow ratio.
-
-    Example: leadledger report conversion --from-stage mql --to-stage sql --window 90d --by channel
-    """
-    _run_report(
-        project,
-        fmt,
-        "conversion",
-        from_stage=from_stage,
-        to_stage=to_stage,
-        start=start,
-        end=end,
-        period=period,
-        by=by,
-        window=window,
-        ordered=ordered,
-        as_of=as_of,
-    )
-
-
-@report_app.command("velocity")
-def report_velocity(
-    as_of: Annotated[
-        str | None,
-        typer.Option("--as-of", help="Age open leads up to this time.", show_default=False),
-    ] = None,
-    period: Annotated[
-        str | None,
-        typer.Option("--period", help="Group by period of entering the stage.", show_default=False),
-    ] = None,
-    project: ProjectOpt = None,
-    fmt: FormatOpt = "table",
-    start: FromOpt = None,
-    end: ToOpt = None,
-    by: ByOpt = None,
-) -> None:
-    """Time in stage (median, mean, p90 days) of leads that left it; age of those still in it.
-
-    Example: leadledger report velocity --by persona
-    """
-    _run_report(project, fmt, "velocity", start=start, end=end, period=period, by=by, as_of=as_of)
-
-
-@report_app.command("acceptance")
-def report_acceptance(
-    project: ProjectOpt = None,
-    fmt: FormatOpt = "table",
-    start: FromOpt = None,
-    end: ToOpt = None,
-    period: PeriodOpt = "month",
-    by: ByOpt = None,
-) -> None:
-    """MQL acceptance rate by sales and SQL quality; --by reason lists rejections by reason.
-
-    Example: leadledger report acceptance --period quarter --by reason
-    """
-    _run_report(project, fmt, "acceptance", start=start, end=end, period=period, by=by)
-
-
-@report_app.command("sourced")
-def report_sourced(
-    project: ProjectOpt = None,
-    fmt: FormatOpt = "table",
-    start: FromOpt = None,
-    end: ToOpt = None,
-    period: PeriodOpt = "quarter",
-    by: ByOpt = None,
-) -> None:
-    """Marketing-sourced share of new customers against the 20–40 % / 40–80 % bands.
-
-    Example: leadledger report sourced --period quarter
-    """
-    _run_report(project, fmt, "sourced", start=start, end=end, period=period, by=by)
-
-
+# -- reports (costs and roi: not yet in the registry) ---------------------------------------
 @report_app.command("costs")
 def report_costs(
     by: Annotated[
@@ -611,6 +449,18 @@ from leadledger.cli import (  # noqa: E402, F401
     scoring,
     web,
 )
+
+
+def _registered_commands() -> None:
+    """One command per registered report (``leadledger.cli.common.register_reports``); the
+    command modules imported above have added their groups and the commands that take extra
+    CLI-only options."""
+    from leadledger.cli.common import register_reports
+
+    register_reports()
+
+
+_registered_commands()
 
 
 def main(argv: list[str] | None = None) -> int:

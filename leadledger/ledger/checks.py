@@ -205,7 +205,9 @@ CHECKS = (
 
 
 def run_checks(ws: Workspace, *, limit: int = 20) -> Report:
-    from leadledger.reports import parse_limit  # the binding layer's parsers; imports the ledger
+    from leadledger.reports.legacy import (
+        parse_limit,
+    )  # the binding layer's parsers; imports the ledger
 
     limit = parse_limit(limit)
     tables = ws.store.tables()

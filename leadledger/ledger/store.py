@@ -12,6 +12,7 @@ import contextlib
 import hashlib
 import io
 import re
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -73,6 +74,31 @@ def locked_error(path: Path, project_dir: Path, exc: Exception) -> StoreLocked:
         f"the ledger {path.name} is held by {who}; DuckDB lets one process open the file",
         hint="wait for that command to finish (or stop it) and run this one again",
     )
+
+
+class Scratch:
+    """Temporary tables on the store's connection, for one call (the attribution's journeys are
+    stored once and every model reads them); dropped on close."""
+
+    def __init__(self, con: Any) -> None:
+        self.con = con
+        self.names: list[str] = []
+
+    def keep(self, expr: ibis.Table) -> ibis.Table:
+        name = f"_leadledger_scratch_{uuid.uuid4().hex[:16]}"
+        table = self.con.create_table(name, expr, temp=True)
+        self.names.append(name)
+        return table
+
+    def close(self) -> None:
+        while self.names:
+            self.con.drop_table(self.names.pop(), force=True)
+
+    def __enter__(self) -> Scratch:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 class Store:
@@ -196,6 +222,10 @@ class Store:
 
     def execute(self, expr: ibis.Expr, **kw: Any) -> Any:
         return self.con.execute(expr, **kw)
+
+    def scratch(self) -> Scratch:
+        """Temporary tables for one call (a context manager that drops them)."""
+        return Scratch(self.con)
 
     # -- writing ------------------------------------------------------------------------
     def _execute(self, sql: str) -> None:

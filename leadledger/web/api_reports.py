@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from leadledger.report import Report
-from leadledger.reports import REPORTS
+from leadledger.reports.legacy import REPORTS
 from leadledger.service import Workspace
 from leadledger.suggest import did_you_mean
 from leadledger.web.app import Admin, AppState, Read, error_body
@@ -104,137 +104,7 @@ def respond(st: AppState, fn: Callable[[Workspace], Report], fmt: str, table: st
     return report_response(report, fmt, table)
 
 
-# -- the REPORTS registry: one route per report -------------------------------------------------
-@router.get("/reports/stages", responses=REPORT_RESPONSES, summary="report stages")
-def report_stages(
-    st: Read,
-    start: From = None,
-    end: To = None,
-    period: Period = "month",
-    by: By = None,
-    format: str = FormatQ,
-    table: str | None = TableQ,
-) -> Response:
-    """Leads entering each stage per period, per working day, change vs the previous period,
-    and the pace needed to match it (`leadledger report stages`)."""
-    return respond(
-        st,
-        lambda ws: ws.report("stages", start=start, end=end, period=period, by=by),
-        format,
-        table,
-    )
-
-
-@router.get("/reports/conversion", responses=REPORT_RESPONSES, summary="report conversion")
-def report_conversion(
-    st: Read,
-    from_stage: Annotated[str, Query(description="Cohort stage S (or visitor).")] = "lead",
-    to_stage: Annotated[
-        str | None,
-        Query(description="Target stage T (default: the last stage; 'lead' from visitor)."),
-    ] = None,
-    window: Annotated[str | None, Query(description="Conversion window, e.g. 90d, 12w.")] = None,
-    ordered: Annotated[bool, Query(description="Count T only when reached after S.")] = False,
-    as_of: AsOf = None,
-    start: From = None,
-    end: To = None,
-    period: Period = "month",
-    by: By = None,
-    format: str = FormatQ,
-    table: str | None = TableQ,
-) -> Response:
-    """Cohort conversion S → T, cumulative conversion from the first stage, flow ratio
-    (`leadledger report conversion`)."""
-    return respond(
-        st,
-        lambda ws: ws.report(
-            "conversion",
-            from_stage=from_stage,
-            to_stage=to_stage,
-            start=start,
-            end=end,
-            period=period,
-            by=by,
-            window=window,
-            ordered=ordered,
-            as_of=given(as_of),
-        ),
-        format,
-        table,
-    )
-
-
-@router.get("/reports/velocity", responses=REPORT_RESPONSES, summary="report velocity")
-def report_velocity(
-    st: Read,
-    as_of: AsOf = None,
-    period: Annotated[
-        str | None, Query(description="Group by period of entering the stage.")
-    ] = None,
-    start: From = None,
-    end: To = None,
-    by: By = None,
-    format: str = FormatQ,
-    table: str | None = TableQ,
-) -> Response:
-    """Time in stage of leads that left it; age of those still in it
-    (`leadledger report velocity`)."""
-    return respond(
-        st,
-        lambda ws: ws.report(
-            "velocity",
-            start=start,
-            end=end,
-            period=period,
-            by=by,
-            as_of=given(as_of),
-        ),
-        format,
-        table,
-    )
-
-
-@router.get("/reports/acceptance", responses=REPORT_RESPONSES, summary="report acceptance")
-def report_acceptance(
-    st: Read,
-    start: From = None,
-    end: To = None,
-    period: Period = "month",
-    by: Annotated[
-        str | None, Query(description="Breakdown FIELD[,FIELD]; `reason` lists rejections.")
-    ] = None,
-    format: str = FormatQ,
-    table: str | None = TableQ,
-) -> Response:
-    """MQL acceptance rate by sales and SQL quality (`leadledger report acceptance`)."""
-    return respond(
-        st,
-        lambda ws: ws.report("acceptance", start=start, end=end, period=period, by=by),
-        format,
-        table,
-    )
-
-
-@router.get("/reports/sourced", responses=REPORT_RESPONSES, summary="report sourced")
-def report_sourced(
-    st: Read,
-    start: From = None,
-    end: To = None,
-    period: Period = "quarter",
-    by: By = None,
-    format: str = FormatQ,
-    table: str | None = TableQ,
-) -> Response:
-    """Marketing-sourced share of new customers against its band (`leadledger report
-    sourced`)."""
-    return respond(
-        st,
-        lambda ws: ws.report("sourced", start=start, end=end, period=period, by=by),
-        format,
-        table,
-    )
-
-
+# -- reports not yet in the registry --------------------------------------------------------------
 @router.get("/reports/costs", responses=REPORT_RESPONSES, summary="report costs")
 def report_costs(
     st: Read,

@@ -214,7 +214,9 @@ def create_app(
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     from leadledger.web import api_ingest, api_reports, pages, pages_a, pages_b
+    from leadledger.web.api import reports as api_generated
 
+    app.include_router(api_generated.router)
     app.include_router(api_reports.router)
     app.include_router(api_ingest.router)
     app.include_router(pages.router)

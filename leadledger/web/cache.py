@@ -38,7 +38,9 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from leadledger.errors import LeadledgerError
-from leadledger.report import Report
+from leadledger.reports.params import Params
+from leadledger.reports.registry import spec_for
+from leadledger.reports.result import Report
 
 if TYPE_CHECKING:
     from leadledger.service import Workspace
@@ -209,6 +211,18 @@ class CachedWorkspace:
         self._cache = cache
         self._version = version
         self._base = base
+
+    def run(self, params: Params) -> Report:
+        """A registered report, from the cache when it is read-only: keyed on its *resolved*
+        parameters (``start=None`` and the start it defaults to are one entry)."""
+        spec = spec_for(params)
+        if not spec.cached or params.side_effects():
+            return self._ws.run(params)
+        key = (*self._base, "run", spec.cache_key(self._ws.ctx, params))
+        result: Report = self._cache.get_or_compute(
+            self._version, key, lambda: self._ws.run(params)
+        )
+        return result
 
     def __getattr__(self, name: str) -> Any:
         attr = getattr(self._ws, name)

@@ -638,7 +638,7 @@ def plan(
     plan_to: str | None = Query(None, description="last day of the plan"),
     set_: list[str] = Query([], alias="set", description="what-if lever KEY=VALUE"),
 ) -> Response:
-    from leadledger.reports import resolve_range
+    from leadledger.reports.legacy import resolve_range
 
     form = {
         "revenue": _blank(revenue),

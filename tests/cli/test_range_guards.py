@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from leadledger.cli.main import app, main
 from leadledger.errors import InvalidArgument
 from leadledger.planning_reports import LONGEST_HISTORY, parse_history
-from leadledger.reports import (
+from leadledger.reports.legacy import (
     FIRST_YEAR,
     LARGEST_LIMIT,
     LAST_YEAR,

@@ -108,31 +108,62 @@ def run_cli(argv: list[str]) -> tuple[int, str]:
     return rc, buf.getvalue()
 
 
-def collect_cli(places: dict[str, Path]) -> dict[str, Any]:
+def run_case(case: Any, places: dict[str, Path]) -> dict[str, Any]:
+    """One CLI case in every format it is pinned in."""
+    argv = [a.format(**{k: str(v) for k, v in places.items()}) for a in case.argv]
+    if case.project in ("demo", "copy"):
+        argv += ["--project", str(places[case.project])]
+    answers: dict[str, Any] = {}
+    for fmt in case.formats:
+        extra = [] if "--format" in argv else ["--format", fmt]
+        cwd = Path.cwd()
+        if case.project == "none":
+            os.chdir(places["tmp"])  # a folder that holds no project
+        try:
+            rc, text = run_cli(argv + extra)
+        finally:
+            os.chdir(cwd)
+        text = normalise(text, places)
+        value: Any = text
+        if rc == 0 and fmt == "json" and text.strip():
+            value = json.loads(text)
+        elif rc == 0 and fmt == "csv":
+            value = _csv_rows(text)
+        answers[fmt] = {"exit": rc, "out": value}
+    return answers
+
+
+def collect_cli(places: dict[str, Path], *, only: str | None = None) -> dict[str, Any]:
+    """Every CLI case (``only``: the cases on ``demo``/``none``, or on ``copy``, in order)."""
     out: dict[str, Any] = {}
     for case in CLI:
-        argv = [a.format(**{k: str(v) for k, v in places.items()}) for a in case.argv]
-        if case.project in ("demo", "copy"):
-            argv += ["--project", str(places[case.project])]
-        answers: dict[str, Any] = {}
-        for fmt in case.formats:
-            extra = [] if "--format" in argv else ["--format", fmt]
-            cwd = Path.cwd()
-            if case.project == "none":
-                os.chdir(places["tmp"])  # a folder that holds no project
-            try:
-                rc, text = run_cli(argv + extra)
-            finally:
-                os.chdir(cwd)
-            text = normalise(text, places)
-            value: Any = text
-            if rc == 0 and fmt == "json" and text.strip():
-                value = json.loads(text)
-            elif rc == 0 and fmt == "csv":
-                value = _csv_rows(text)
-            answers[fmt] = {"exit": rc, "out": value}
-        out[case.id] = answers
+        if only == "copy" and case.project != "copy":
+            continue
+        if only == "read" and case.project == "copy":
+            continue
+        out[case.id] = run_case(case, places)
     return out
+
+
+def prepare(demo: Path, work: Path) -> dict[str, Path]:
+    """The places the cases name: the demo, a private copy of it, a scratch folder of inputs."""
+    copy = work / "copy"
+    if copy.exists():
+        shutil.rmtree(copy)
+    shutil.copytree(demo, copy, ignore=shutil.ignore_patterns("leadledger-server.json"))
+    config = copy / "leadledger.yaml"  # an experiment whose groups are imported, for the copy
+    text = config.read_text(encoding="utf-8")
+    found = re.search(r"(?m)^experiments:\n( *)- ", text)
+    assert found, "the demo's leadledger.yaml lists its experiments"
+    config.write_text(
+        text[: found.end(1)]
+        + "- {name: webinar_split, stage: mql, assignment: imported, start: 2026-01-01, "
+        "end: 2026-10-31}\n" + text[found.start(1) :],
+        encoding="utf-8",
+    )
+    tmp = work / "scratch"
+    write_inputs(tmp)
+    return {"demo": demo, "copy": copy, "tmp": tmp}
 
 
 # -- the API and the pages --------------------------------------------------------------------
@@ -172,9 +203,9 @@ def page_values(html_text: str) -> list[Any]:
     return p.items
 
 
-def collect_api(client: Any, places: dict[str, Path]) -> dict[str, Any]:
+def collect_api(client: Any, places: dict[str, Path], cases: Any = None) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for case in API:
+    for case in API if cases is None else cases:
         r = client.get(case.path, params=case.query)
         body = normalise(r.text, places)
         entry: dict[str, Any] = {"status": r.status_code, "json": json.loads(body)}
@@ -186,9 +217,9 @@ def collect_api(client: Any, places: dict[str, Path]) -> dict[str, Any]:
     return out
 
 
-def collect_pages(client: Any, places: dict[str, Path]) -> dict[str, Any]:
+def collect_pages(client: Any, places: dict[str, Path], pages: Any = None) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for path in PAGES:
+    for path in PAGES if pages is None else pages:
         r = client.get(path, headers={"accept": "text/html"})
         out[path] = {"status": r.status_code, "values": page_values(normalise(r.text, places))}
     return out
@@ -289,23 +320,7 @@ def collect(demo: Path, work: Path) -> dict[str, Any]:
     from leadledger.service import Workspace
     from leadledger.web.app import create_app
 
-    copy = work / "copy"
-    if copy.exists():
-        shutil.rmtree(copy)
-    shutil.copytree(demo, copy, ignore=shutil.ignore_patterns("leadledger-server.json"))
-    config = copy / "leadledger.yaml"  # an experiment whose groups are imported, for the copy
-    text = config.read_text(encoding="utf-8")
-    found = re.search(r"(?m)^experiments:\n( *)- ", text)
-    assert found, "the demo's leadledger.yaml lists its experiments"
-    config.write_text(
-        text[: found.end(1)]
-        + "- {name: webinar_split, stage: mql, assignment: imported, start: 2026-01-01, "
-        "end: 2026-10-31}\n" + text[found.start(1) :],
-        encoding="utf-8",
-    )
-    tmp = work / "scratch"
-    write_inputs(tmp)
-    places = {"demo": demo, "copy": copy, "tmp": tmp}
+    places = prepare(demo, work)
     result: dict[str, Any] = {}
     with frozen():
         with Workspace(demo) as ws:

@@ -62,7 +62,7 @@ def ws(company: Path) -> Any:
 
 
 def _population(ws: Any, as_of: str, window: float = 90) -> pd.DataFrame:
-    from leadledger.reports import parse_as_of
+    from leadledger.reports.legacy import parse_as_of
 
     expr = bt.population(
         ws.store.tables(),

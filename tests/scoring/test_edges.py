@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from leadledger.cli.main import main
-from leadledger.reports import last_activity_date
+from leadledger.reports.legacy import last_activity_date
 from leadledger.scoring import predictive
 from leadledger.scoring.evaluation import evaluate_frame
 from leadledger.service import Workspace, init_project

@@ -15,7 +15,7 @@ import yaml
 from fastapi.testclient import TestClient
 
 from leadledger.cli.main import main
-from leadledger.reports import REPORTS
+from leadledger.reports.legacy import REPORTS
 from leadledger.service import Workspace
 from leadledger.web.app import create_app
 

@@ -1,0 +1,36 @@
+"""The reports: one registry of typed reports, each a ``Params`` model and one function.
+
+``leadledger.open(folder).run(ConversionParams(by=["channel"]))`` runs a report; every report's
+``Params`` class can be imported from here (loaded on first use, so that importing the package
+stays cheap for the CLI).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+#: Public names, loaded on first use: name -> module.
+_LAZY = {
+    "StagesParams": "leadledger.reports.funnel",
+    "ConversionParams": "leadledger.reports.funnel",
+    "VelocityParams": "leadledger.reports.funnel",
+    "AcceptanceParams": "leadledger.reports.funnel",
+    "SourcedParams": "leadledger.reports.funnel",
+    "Report": "leadledger.reports.result",
+    "Ctx": "leadledger.reports.context",
+    "Params": "leadledger.reports.params",
+    "report": "leadledger.reports.registry",
+    "get": "leadledger.reports.registry",
+    "specs": "leadledger.reports.registry",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'leadledger.reports' has no attribute '{name}'")
+    import importlib
+
+    return getattr(importlib.import_module(module), name)
