@@ -123,10 +123,9 @@ class Workspace:
         spec = registry.get(name)
         return spec.run(self.ctx, spec.params.model_validate(params))
 
-    def check(self, **params: Any) -> Report:
-        from leadledger.ledger.checks import run_checks
-
-        return run_checks(self, **params)
+    def check(self, limit: int = 20) -> Report:
+        """Data anomalies (``leadledger check``)."""
+        return self.report("check", limit=limit)
 
     # -- planning -----------------------------------------------------------------------
     def plan(self, **params: Any) -> Report:
@@ -270,51 +269,8 @@ class Workspace:
 
     # -- imports listing ------------------------------------------------------------------
     def imports(self, *, limit: int | None = None) -> Report:
-        """Every import run (the ``imports`` table, one row per file, newest batch first) with
-        the folder of its report and its quarantine file (relative to the project), and the
-        rows quarantined per kind as a companion table ``quarantine``."""
-        import pandas as pd
-
-        t = self.store.table("imports")
-        frame = self.store.execute(t.order_by([t.batch_no.desc(), t.file]))
-        if limit is not None:
-            keep = sorted(set(frame.batch_no), reverse=True)[: max(int(limit), 0)]
-            frame = frame[frame.batch_no.isin(keep)]
-        folders: dict[int, str | None] = {}
-        quarantine: dict[int, str | None] = {}
-        root = self.project_dir / "imports"
-        for batch in sorted(set(frame.batch_no)):
-            hits = sorted(root.glob(f"{int(batch):05d}-*")) if root.is_dir() else []
-            folder = hits[0] if hits else None
-            folders[batch] = folder.relative_to(self.project_dir).as_posix() if folder else None
-            q = folder / "quarantine.csv" if folder else None
-            rel = q.relative_to(self.project_dir).as_posix() if q is not None else None
-            quarantine[batch] = rel if q is not None and q.is_file() else None
-        frame = frame.drop(columns=["batch_id", "sha256"]).assign(
-            report=[folders.get(b) for b in frame.batch_no],
-            quarantine=[quarantine.get(b) for b in frame.batch_no],
-        )
-        frame = frame.reset_index(drop=True)
-        totals = (
-            frame.groupby("kind", as_index=False)[["read", "accepted", "rejected", "skipped"]]
-            .sum()
-            .sort_values("kind")
-            .reset_index(drop=True)
-            if not frame.empty
-            else pd.DataFrame(columns=["kind", "read", "accepted", "rejected", "skipped"])
-        )
-        notes = [
-            "one row per imported file; rejected rows are quarantined in the batch's "
-            "quarantine.csv (fix them and import again)"
-        ]
-        return Report(
-            "imports",
-            {"limit": limit},
-            frame,
-            notes=notes,
-            title="Imports",
-            extra={"quarantine": ("Rows read, accepted and quarantined per kind", totals)},
-        )
+        """Every import run, newest batch first (``GET /api/v1/imports``)."""
+        return self.report("imports", limit=limit)
 
     # -- dashboard (read-only) ----------------------------------------------------------
     def score_distribution(self, **params: Any) -> Report:

@@ -281,22 +281,6 @@ def import_(
         )
 
 
-@app.command()
-def check(
-    project: ProjectOpt = None,
-    fmt: FormatOpt = "table",
-    limit: Annotated[int, typer.Option(help="Rows listed per check.")] = 20,
-) -> None:
-    """List data anomalies: stages before the lead existed, stages moving backwards, deals won
-    before first contact, duplicate identities, unknown channels and more.
-
-    Example: leadledger check --format json
-    """
-    _check_format(fmt)
-    with _workspace(project) as ws:
-        print_report(ws.check(limit=limit), fmt)
-
-
 # -- reports (costs and roi: not yet in the registry) ---------------------------------------
 @report_app.command("costs")
 def report_costs(

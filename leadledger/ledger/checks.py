@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 import ibis
 import ibis.expr.types as ir
@@ -17,10 +16,6 @@ import pandas as pd
 
 from leadledger.config.models import ProjectConfig
 from leadledger.ledger.derived import Tables, at_col, current_deals, current_leads, journeys
-from leadledger.report import Report
-
-if TYPE_CHECKING:
-    from leadledger.service import Workspace
 
 
 @dataclasses.dataclass(frozen=True)
@@ -28,14 +23,15 @@ class Check:
     code: str
     severity: str  # "warning" or "info"
     title: str
-    find: Callable[[Tables, ProjectConfig], ir.Table]
+    #: ``(tables, config, now) -> findings`` (``now``: the report's clock, in UTC)
+    find: Callable[[Tables, ProjectConfig, pd.Timestamp], ir.Table]
 
 
 def _str(v: ir.Value) -> ir.StringValue:
     return v.cast("string")
 
 
-def stage_before_created(t: Tables, cfg: ProjectConfig) -> ir.Table:
+def stage_before_created(t: Tables, cfg: ProjectConfig, now: pd.Timestamp) -> ir.Table:
     ev = t["stage_events"]
     leads = current_leads(t)
     j = ev.join(leads, ev.lead_id == leads.lead_id)
@@ -47,7 +43,7 @@ def stage_before_created(t: Tables, cfg: ProjectConfig) -> ir.Table:
     )
 
 
-def stage_backwards(t: Tables, cfg: ProjectConfig) -> ir.Table:
+def stage_backwards(t: Tables, cfg: ProjectConfig, now: pd.Timestamp) -> ir.Table:
     """A stage's first entry after a later stage's first entry."""
     j = journeys(t, cfg, count_skipped=False, side_states=False)
     keys = cfg.stage_keys
@@ -71,7 +67,7 @@ def stage_backwards(t: Tables, cfg: ProjectConfig) -> ir.Table:
     return ibis.union(*parts, distinct=False)
 
 
-def deal_won_before_first_contact(t: Tables, cfg: ProjectConfig) -> ir.Table:
+def deal_won_before_first_contact(t: Tables, cfg: ProjectConfig, now: pd.Timestamp) -> ir.Table:
     deals = current_deals(t)
     leads = current_leads(t)
     touches = t["touches"].filter(lambda x: x.lead_id.notnull())
@@ -92,7 +88,7 @@ def deal_won_before_first_contact(t: Tables, cfg: ProjectConfig) -> ir.Table:
     )
 
 
-def deal_closed_before_created(t: Tables, cfg: ProjectConfig) -> ir.Table:
+def deal_closed_before_created(t: Tables, cfg: ProjectConfig, now: pd.Timestamp) -> ir.Table:
     d = current_deals(t)
     d = d.filter(d.closed_at.notnull() & (d.closed_at < d.created_at))
     return d.select(
@@ -102,7 +98,7 @@ def deal_closed_before_created(t: Tables, cfg: ProjectConfig) -> ir.Table:
     )
 
 
-def duplicate_identity(t: Tables, cfg: ProjectConfig) -> ir.Table:
+def duplicate_identity(t: Tables, cfg: ProjectConfig, now: pd.Timestamp) -> ir.Table:
     leads = current_leads(t).filter(lambda x: x.email.notnull() & (x.email.strip() != ""))
     leads = leads.mutate(_email=leads.email.strip().lower())
     g = leads.group_by("_email").agg(n=leads.lead_id.nunique(), first=leads.created_at.min())
@@ -115,7 +111,7 @@ def duplicate_identity(t: Tables, cfg: ProjectConfig) -> ir.Table:
     )
 
 
-def orphan_stage_events(t: Tables, cfg: ProjectConfig) -> ir.Table:
+def orphan_stage_events(t: Tables, cfg: ProjectConfig, now: pd.Timestamp) -> ir.Table:
     ev = t["stage_events"]
     leads = current_leads(t).select("lead_id")
     o = ev.anti_join(leads, "lead_id")
@@ -126,7 +122,7 @@ def orphan_stage_events(t: Tables, cfg: ProjectConfig) -> ir.Table:
     )
 
 
-def orphan_deals(t: Tables, cfg: ProjectConfig) -> ir.Table:
+def orphan_deals(t: Tables, cfg: ProjectConfig, now: pd.Timestamp) -> ir.Table:
     d = current_deals(t).filter(lambda x: x.lead_id.notnull())
     o = d.anti_join(current_leads(t).select("lead_id"), "lead_id")
     return o.select(
@@ -136,7 +132,7 @@ def orphan_deals(t: Tables, cfg: ProjectConfig) -> ir.Table:
     )
 
 
-def unknown_channel(t: Tables, cfg: ProjectConfig) -> ir.Table:
+def unknown_channel(t: Tables, cfg: ProjectConfig, now: pd.Timestamp) -> ir.Table:
     keys = [c.key for c in cfg.channels]
     leads = current_leads(t).filter(lambda x: x.channel.notnull())
     # with no channels configured there is nothing to compare with (validate warns instead)
@@ -147,7 +143,7 @@ def unknown_channel(t: Tables, cfg: ProjectConfig) -> ir.Table:
     )
 
 
-def unknown_reason(t: Tables, cfg: ProjectConfig) -> ir.Table:
+def unknown_reason(t: Tables, cfg: ProjectConfig, now: pd.Timestamp) -> ir.Table:
     ev = t["stage_events"].filter(lambda x: x.reason.notnull())
     conds = []
     for s in cfg.side_states:
@@ -168,10 +164,9 @@ def unknown_reason(t: Tables, cfg: ProjectConfig) -> ir.Table:
     )
 
 
-def future_dates(t: Tables, cfg: ProjectConfig) -> ir.Table:
-    now = ibis.now()
+def future_dates(t: Tables, cfg: ProjectConfig, now: pd.Timestamp) -> ir.Table:
     ev = t["stage_events"]
-    f = ev.filter(ev.entered_at > now)
+    f = ev.filter(ev.entered_at > ibis.literal(now).cast(ev.entered_at.type()))
     return f.select(id=f.lead_id, at=f.entered_at, detail=f.stage + " entered in the future")
 
 
@@ -204,30 +199,5 @@ CHECKS = (
 )
 
 
-def run_checks(ws: Workspace, *, limit: int = 20) -> Report:
-    from leadledger.reports.legacy import (
-        parse_limit,
-    )  # the binding layer's parsers; imports the ledger
-
-    limit = parse_limit(limit)
-    tables = ws.store.tables()
-    frames = []
-    notes = []
-    for check in CHECKS:
-        expr = check.find(tables, ws.cfg)
-        total = int(ws.store.execute(expr.count()))
-        if not total:
-            continue
-        notes.append(f"{check.code}: {total:,} — {check.title}")
-        rows = ws.store.execute(expr.order_by(["at", "id"]).limit(limit))
-        rows.insert(0, "check", check.code)
-        rows.insert(1, "severity", check.severity)
-        rows["total"] = total
-        frames.append(rows)
-    if frames:
-        df = pd.concat(frames, ignore_index=True)
-    else:
-        df = pd.DataFrame(columns=["check", "severity", "id", "at", "detail", "total"])
-        notes.append("no anomalies found")
-    df["at"] = pd.to_datetime(df["at"], utc=True).dt.tz_convert(ws.cfg.timezone)
-    return Report("check", {"limit": limit}, df, notes, title="Data anomalies")
+#: The columns of the ``check`` report.
+CHECK_COLUMNS = ("check", "severity", "id", "at", "detail", "total")

@@ -443,7 +443,7 @@ Window = Annotated[Duration | None, BeforeValidator(duration()), Surface(raw=str
 
 
 # -- limits, counts, numbers ----------------------------------------------------------------------
-def limit(minimum: int = 0) -> Callable[[Any, ValidationInfo], int | None]:
+def limit_validator(minimum: int = 0) -> Callable[[Any, ValidationInfo], int | None]:
     """``--limit N``: a whole number from ``minimum`` to LARGEST_LIMIT (None stays None)."""
 
     def parse(value: Any, info: ValidationInfo) -> int | None:
@@ -471,7 +471,7 @@ def limit(minimum: int = 0) -> Callable[[Any, ValidationInfo], int | None]:
 
 Limit = Annotated[
     int,
-    BeforeValidator(limit()),
+    BeforeValidator(limit_validator()),
     Surface(query=(("ge", 0), ("le", LARGEST_LIMIT))),
 ]
 

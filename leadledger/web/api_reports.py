@@ -446,17 +446,6 @@ def alerts(
     )
 
 
-@router.get("/check", responses=REPORT_RESPONSES, summary="check")
-def check(
-    st: Read,
-    limit: Annotated[int, Query(ge=0, le=1_000_000, description="Rows listed per check.")] = 20,
-    format: str = FormatQ,
-    table: str | None = TableQ,
-) -> Response:
-    """Data anomalies (`leadledger check`)."""
-    return respond(st, lambda ws: ws.check(limit=limit), format, table)
-
-
 # -- scoring, model, experiments ------------------------------------------------------------------
 Outcome = Annotated[
     str, Query(description="The stage a good lead reaches (sql, opportunity, ...).")
@@ -666,20 +655,6 @@ def experiment(
         format,
         table,
     )
-
-
-@router.get("/imports", responses=REPORT_RESPONSES, summary="imports")
-def imports(
-    st: Read,
-    limit: Annotated[
-        int | None, Query(ge=1, le=1_000_000, description="Only the N latest import runs.")
-    ] = None,
-    format: str = FormatQ,
-    table: str | None = TableQ,
-) -> Response:
-    """Every import run (one row per file: read, accepted, rejected, skipped, its report
-    folder and quarantine file); companion table `quarantine`: the totals per kind."""
-    return respond(st, lambda ws: ws.imports(limit=limit), format, table)
 
 
 # -- tokens (admin) -------------------------------------------------------------------------------
