@@ -1,6 +1,6 @@
 """Attribution benchmark: leadledger vs ChannelAttribution on journeys from the generator.
 
-Journeys: ``leadledger.synthetic.generate_company(N)`` — one journey per lead: the lead's own
+Journeys: ``leadledger.demo.generate_company(N)`` — one journey per lead: the lead's own
 touches (stitched anonymous visits, the conversion touch, nurture clicks, sales calls), cut at
 its ``customer`` entry when it has one (then it converted, worth its won deals' amounts), else
 all of them (a journey without conversion). Leads without a touch are left out; ``--journeys``
@@ -72,7 +72,7 @@ from leadledger.attribution_reports import (  # noqa: E402
     frame_credits_all,
     run_models,
 )
-from leadledger.synthetic import generate_company  # noqa: E402
+from leadledger.demo import generate_company  # noqa: E402
 
 HEURISTICS = ["first_touch", "last_touch", "linear"]
 #: Touches in time order, ties in the generator's order (as the ledger breaks them by touch_id).

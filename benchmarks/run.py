@@ -274,7 +274,7 @@ def bench_memory(project: Path) -> dict[str, float]:
 
 
 def bench_import(company: Any, rows: int) -> list[dict[str, Any]]:
-    from leadledger.synthetic import write_company
+    from leadledger.demo import write_company
 
     results = []
     for fmt in ("csv", "parquet"):
@@ -386,7 +386,7 @@ def main(argv: list[str] | None = None) -> int:
         write_markdown(args.out, json.loads((DATA / "last-run.json").read_text()))
         return 0
 
-    from leadledger.synthetic import generate_company
+    from leadledger.demo import generate_company
 
     DATA.mkdir(parents=True, exist_ok=True)
     print(f"generating {args.leads:,} leads", flush=True)

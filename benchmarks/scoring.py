@@ -154,7 +154,7 @@ def extra_touches(company: Any, target: int, seed: int = 99) -> pd.DataFrame:
 
 
 def build(leads: int, seed: int) -> tuple[Path, dict[str, Any]]:
-    from leadledger.synthetic import generate_company
+    from leadledger.demo import generate_company
 
     folder = DATA / f"scoring-{leads}"
     t0 = time.perf_counter()

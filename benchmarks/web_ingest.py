@@ -49,9 +49,12 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks import record  # noqa: E402
 from benchmarks.run import machine  # noqa: E402
-from leadledger.demo import build_project  # noqa: E402
+from leadledger.demo import (  # noqa: E402
+    build_project,
+    generate_company,
+    write_company,
+)
 from leadledger.service import Workspace  # noqa: E402
-from leadledger.synthetic import generate_company, write_company  # noqa: E402
 
 BIN = Path(sys.executable).parent / "leadledger"
 PER_LEAD = 5  # lead, 2 stages, 2 touches

@@ -42,7 +42,7 @@ def project(leads: int, seed: int) -> Path:
     folder = DATA / "project" if leads == 2_000_000 and seed == 1 else DATA / f"web-{leads}"
     if (folder / "leadledger.duckdb").exists():
         return folder
-    from leadledger.synthetic import generate_company
+    from leadledger.demo import generate_company
 
     ws = load_company(folder, generate_company(leads, seed=seed))
     ws.close()

@@ -15,10 +15,10 @@ import pytest
 
 from leadledger.config.loader import validate_config
 from leadledger.config.models import ProjectConfig
+from leadledger.demo import DEFAULT_END, KINDS, Company, generate_company, write_company
 from leadledger.errors import InvalidArgument
 from leadledger.ledger.schema import kinds
 from leadledger.service import Workspace, init_project
-from leadledger.synthetic import DEFAULT_END, KINDS, Company, generate_company, write_company
 
 TZ = "Europe/Madrid"
 ORDERED = ("mql", "sal", "sql", "opportunity", "customer")

@@ -360,8 +360,7 @@ def generate(
 
     Example: leadledger generate acme-data --leads 20000 --seed 1 --import
     """
-    from leadledger.demo import build_project
-    from leadledger.synthetic import generate_company, write_company
+    from leadledger.demo import build_project, generate_company, write_company
 
     with busy("generating") as step:
         company = generate_company(leads=leads, seed=seed)

@@ -43,8 +43,7 @@ def test_threshold_grid_is_round_and_includes_the_configured_threshold() -> None
 
 @pytest.fixture(scope="module")
 def company(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from leadledger.demo import build_project
-    from leadledger.synthetic import generate_company, write_company
+    from leadledger.demo import build_project, generate_company, write_company
 
     folder = tmp_path_factory.mktemp("company")
     c = generate_company(leads=3000, seed=11)

@@ -10,8 +10,7 @@ from typing import Any
 import pytest
 
 from leadledger.cli.main import main
-from leadledger.demo import build_project
-from leadledger.synthetic import generate_company, write_company
+from leadledger.demo import build_project, generate_company, write_company
 from tests.test_docs import read, sections, table_keys
 
 DOC = "predictive-scoring.md"

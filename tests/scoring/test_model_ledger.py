@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from leadledger.demo import build_project
+from leadledger.demo import build_project, generate_company, write_company
 from leadledger.errors import (
     InvalidArgument,
     LeadNotFound,
@@ -25,7 +25,6 @@ from leadledger.model_reports import feature_frame
 from leadledger.scoring import features as fx
 from leadledger.scoring.evaluation import roc_auc
 from leadledger.service import Workspace
-from leadledger.synthetic import generate_company, write_company
 
 OPTIONS = {"target": "sql", "window_days": 90, "trees": 200}
 

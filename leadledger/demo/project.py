@@ -1,4 +1,5 @@
-"""The demo: a synthetic company imported into a fresh project, and a funnel summary."""
+"""The demo project: a synthetic company imported into a fresh project, its goal, and a funnel
+summary."""
 
 from __future__ import annotations
 
@@ -7,11 +8,15 @@ import math
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from leadledger.config import CONFIG_NAME
 from leadledger.errors import InvalidArgument
-from leadledger.report import Report
+from leadledger.reports.result import Report
 from leadledger.service import Workspace, init_project
+
+if TYPE_CHECKING:
+    from leadledger.demo.company import Company
 
 IMPORT_ORDER = ("leads", "stages", "touches", "deals", "costs", "traffic")
 
@@ -19,13 +24,13 @@ IMPORT_ORDER = ("leads", "stages", "touches", "deals", "costs", "traffic")
 def build_project(
     folder: Path,
     *,
-    company: object,
+    company: Company,
     files: dict[str, Path],
     progress: Callable[[str], None] | None = None,
 ) -> Workspace:
     """Create (or replace) the project in ``folder`` and import the generated files."""
     say = progress or (lambda msg: None)
-    config_text = company.config_text  # type: ignore[attr-defined]
+    config_text = company.config_text
     for leftover in folder.glob("leadledger.duckdb*"):
         leftover.unlink()
     if (folder / "imports").exists():
@@ -47,7 +52,8 @@ def run_demo(
     progress: Callable[[str], None] | None = None,
 ) -> list[Report]:
     """Build the demo project and return the summary reports."""
-    from leadledger.synthetic import generate_company, write_company
+    from leadledger.demo.company import generate_company
+    from leadledger.demo.write import write_company
 
     say = progress or (lambda msg: None)
     folder = Path(folder)
