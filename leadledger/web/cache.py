@@ -117,7 +117,7 @@ class Entry:
     value: Any
     error: LeadledgerError | None
     version: int  # the data version it was computed on
-    at: float  # time.monotonic() when computed
+    at: float  # the cache's clock when computed
 
 
 @dataclasses.dataclass
@@ -136,8 +136,15 @@ class ReportCache:
     that pages stay fast while the warmer computes them on the new data. 0: never."""
 
     def __init__(
-        self, *, ttl: float = 600.0, max_stale: float = 0.0, max_entries: int = 256
+        self,
+        *,
+        ttl: float = 600.0,
+        max_stale: float = 0.0,
+        max_entries: int = 256,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        #: Seconds that only move forward (``time.monotonic``; a test's own clock).
+        self.clock = clock
         self.ttl = ttl
         self.max_stale = min(max_stale, ttl)
         self.max_entries = max_entries
@@ -150,7 +157,7 @@ class ReportCache:
         self.yielded = False
 
     def get_or_compute(self, version: int, key: tuple[Any, ...], compute: Callable[[], Any]) -> Any:
-        now = time.monotonic()
+        now = self.clock()
         entry = self.entries.get(key)
         refresh = REFRESH_OLDER_THAN.get()
         max_age = min(self.ttl, refresh or self.ttl)
@@ -172,7 +179,7 @@ class ReportCache:
                 value, error = compute(), None
             except LeadledgerError as exc:  # the caller's input: the same answer next time
                 value, error = None, exc
-            entry = Entry(value, error, version, time.monotonic())
+            entry = Entry(value, error, version, self.clock())
             self.entries[key] = entry
             while len(self.entries) > self.max_entries:
                 self.entries.popitem(last=False)
@@ -190,7 +197,7 @@ class ReportCache:
         version = ws.store.data_version()
         if version != self.version:
             # what can never be served again is freed now
-            now = time.monotonic()
+            now = self.clock()
             self.entries = collections.OrderedDict(
                 (k, e)
                 for k, e in self.entries.items()
@@ -289,7 +296,9 @@ class Warmer:
         recent: int = 24,
         poll: float = 2.0,
         quiet: float = 3.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        self.clock = clock
         self.app = app
         self.cache = cache
         self.version = version
@@ -335,7 +344,7 @@ class Warmer:
             version = self.version()
         except Exception:  # the store is busy or closing: try again later
             return False
-        now = time.monotonic()
+        now = self.clock()
         if version != self.seen_version:
             if self.seen_version is not None:
                 self.seen_since = now
@@ -372,7 +381,7 @@ class Warmer:
                     self.errors[target] = f"HTTP {status}"
                 else:
                     self.errors.pop(target, None)
-            self.warmed_version, self.warmed_at = version, time.monotonic()
+            self.warmed_version, self.warmed_at = version, self.clock()
             self.rounds += 1
             return True
         finally:

@@ -18,6 +18,16 @@ from leadledger.web.cache import ReportCache
 from tests.web.test_ingest import mixed_batch
 
 
+class FakeClock:
+    """Monotonic seconds that move only when the test says so."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 def stages_total(body: dict[str, Any], stage: str) -> int:
     return sum(int(r["entered"]) for r in body["rows"] if r["stage"] == stage)
 
@@ -101,12 +111,16 @@ def test_copies_are_handed_out_errors_kept_entries_expire(demo_ws: Workspace):
             view.score_explain("no-such-lead")
     assert cache.stats.misses == 2  # the error was computed once
 
-    short = ReportCache(ttl=0.05)
+    clock = FakeClock()
+    short = ReportCache(ttl=60, clock=clock)
     v2 = short.bind(demo_ws)
     v2.report("stages", period="month")
-    time.sleep(0.1)
+    clock.now += 59.9
     v2.report("stages", period="month")
-    assert short.stats.misses == 2
+    assert short.stats.misses == 1  # younger than the TTL: served
+    clock.now += 0.2
+    v2.report("stages", period="month")
+    assert short.stats.misses == 2  # expired
 
 
 def test_writes_and_unlisted_methods_pass_through(demo_ws: Workspace):
@@ -135,19 +149,22 @@ def wait_idle(c: TestClient, rounds: int, timeout: float = 240) -> dict[str, Any
     raise AssertionError(f"the warmer did not finish round {rounds}: {h}")
 
 
-@pytest.mark.slow
+#: The pages the warmer tests warm (every page of the navigation would take a minute a round).
+WARM = ["/overview", "/funnel"]
+
+
 def test_the_warmer_computes_pages_before_anyone_asks(demo_copy: Path):
     ws = Workspace(demo_copy)
-    app = create_app(demo_copy, auth=True, ws=ws, warm=True)
+    app = create_app(demo_copy, auth=True, ws=ws, warm=WARM)
     with TestClient(app) as c:
         st = app.state.leadledger
-        st.warmer.poll, st.warmer.quiet = 0.1, 0.2
+        st.warmer.poll, st.warmer.quiet = 0.05, 0.0
         wait_idle(c, 1)
         misses = st.cache.stats.misses
         assert misses > 0 and len(st.cache.entries) > 0
         _, secret = ws.token_create("write")
         c.headers["authorization"] = f"Bearer {secret}"
-        for path in ("/overview", "/funnel", "/money", "/health"):
+        for path in WARM:
             assert c.get(path).status_code == 200
         assert st.cache.stats.misses == misses  # every page was ready
         # a page with its own filters is remembered, and warmed again after a write
@@ -163,6 +180,16 @@ def test_the_warmer_computes_pages_before_anyone_asks(demo_copy: Path):
         del c.headers["authorization"]
         assert c.get("/api/v1/reports/stages", headers={"leadledger.warm": "1"}).status_code == 401
     ws.close()
+
+
+def test_leadledger_serve_warms_every_page_of_the_navigation(demo_ws: Workspace):
+    from leadledger.web.common import NAV
+
+    app = create_app(demo_ws.project_dir, auth=False, ws=demo_ws, warm=True)
+    with TestClient(app):
+        warmer = app.state.leadledger.warmer
+        warmer.close()  # its list is what counts here, not its rounds
+        assert warmer.defaults == [p for p, _ in NAV]
 
 
 def test_max_stale_serves_older_data_for_a_while_and_says_so(demo_copy: Path):
@@ -231,26 +258,26 @@ def test_the_warmer_steps_aside_for_a_waiting_request(demo_copy: Path):
     ws.close()
 
 
-@pytest.mark.slow
-def test_a_stream_of_writes_starts_no_round_until_it_is_quiet(demo_copy: Path):
-    ws = Workspace(demo_copy)
-    app = create_app(demo_copy, auth=False, ws=ws, warm=True)
-    with TestClient(app) as c:
-        st = app.state.leadledger
-        st.warmer.poll, st.warmer.quiet = 0.05, 3.0
-        wait_idle(c, 1)
-        for i in range(12):  # a batch every ~0.25 s: never 3 s of quiet
-            batch = [
-                {
-                    "event_id": f"s{i}",
-                    "type": "lead",
-                    "lead_id": f"S{i}",
-                    "created_at": "2025-01-09",
-                }
-            ]
-            assert c.post("/api/v1/events", json={"events": batch}).status_code == 200
-            time.sleep(0.25)
-        assert st.warmer.rounds == 1
-        h = wait_idle(c, 2)
-        assert h["data_version"] == ws.store.data_version()
-    ws.close()
+def test_a_stream_of_writes_starts_no_round_until_it_is_quiet():
+    """A round is due once the data version has stayed the same for ``quiet`` seconds after a
+    change (a batch every 0.25 s never starts one), or when the entries near the TTL."""
+    from leadledger.web.cache import Warmer
+
+    clock = FakeClock()
+    version = [7]
+    cache = ReportCache(ttl=600, clock=clock)
+    warmer = Warmer(None, cache, lambda: version[0], [], quiet=3.0, clock=clock)
+    warmer.warmed_version, warmer.warmed_at = 7, clock.now  # a round just finished
+    assert not warmer._due()
+    for _ in range(12):  # a batch every 0.25 s: never 3 s of quiet
+        version[0] += 1
+        clock.now += 0.25
+        assert not warmer._due()
+    clock.now += 2.9
+    assert not warmer._due()
+    clock.now += 0.2  # 3 s without a write since the last one
+    assert warmer._due()
+    warmer.warmed_version, warmer.warmed_at = version[0], clock.now
+    assert not warmer._due()
+    clock.now += 600 * 0.8 + 1  # the round's entries near the TTL
+    assert warmer._due()
