@@ -36,6 +36,11 @@ class Report:
     def columns(self) -> list[str]:
         return list(self.frame.columns)
 
+    def to_pandas(self, table: str | None = None) -> pd.DataFrame:
+        """The main table (or the companion table ``table``) as a DataFrame of its own."""
+        frame = self.frame if table in (None, "", "rows") else self.extra[str(table)][1]
+        return frame.copy()
+
     def rows(self, frame: pd.DataFrame | None = None) -> list[dict[str, Any]]:
         frame = self.frame if frame is None else frame
         return [
