@@ -22,7 +22,7 @@ __version__ = "0.1.0"
 __all__ = ["__version__", "open"]
 
 
-def open(folder: str | Path | None = None) -> Workspace:  # noqa: A001 - leadledger.open(…)
+def open(folder: str | Path | None = None) -> Workspace:
     """The project in ``folder`` (default: the nearest folder upward holding leadledger.yaml),
     ready to run reports: ``leadledger.open("acme").run(StagesParams())``. Close it (or use it
     in a ``with`` block) to release the ledger file."""
