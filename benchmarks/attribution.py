@@ -63,9 +63,8 @@ from leadledger.attribution.paths import (  # noqa: E402
     path_table,
     paths_frame,
 )
-from leadledger.attribution_reports import (  # noqa: E402
+from leadledger.attribution.runner import (  # noqa: E402
     Credits,
-    Scratch,
     credits,
     credits_all,
     frame_credits,
@@ -73,6 +72,7 @@ from leadledger.attribution_reports import (  # noqa: E402
     run_models,
 )
 from leadledger.demo import generate_company  # noqa: E402
+from leadledger.ledger.store import Scratch  # noqa: E402
 
 HEURISTICS = ["first_touch", "last_touch", "linear"]
 #: Touches in time order, ties in the generator's order (as the ledger breaks them by touch_id).
@@ -194,14 +194,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     # a lookback longer than the whole generated history: the ledger's journeys are (a)'s
     days = (touches["at"].max() - touches["at"].min()).days + 2
-    ledger = {"lookback_days": float(days), "conversion": "customer", "value": "amount"}
+    lookback_days = float(days)
 
     # -- (a) on the aggregated paths -------------------------------------------------------
     def a_heuristics() -> dict[str, Credits]:
-        return frame_credits_all(paths_frame(paths), models=HEURISTICS, con=con)
+        return frame_credits_all(con.execute, paths_frame(paths), models=HEURISTICS)
 
     def a_markov() -> Credits:
-        return frame_credits(paths_frame(paths), model="markov", con=con)
+        return frame_credits(con.execute, paths_frame(paths), model="markov")
 
     # -- (b) including our own path aggregation ---------------------------------------------
 
@@ -236,11 +236,31 @@ def main(argv: list[str] | None = None) -> int:
     # -- (c) end-to-end on the ledger -------------------------------------------------------
     def c_heuristics() -> dict[str, Credits]:
         assert ws is not None
-        return credits_all(ws, models=HEURISTICS, **ledger)
+        with ws.ctx.scratch() as scratch:
+            return credits_all(
+                ws.store.tables(),
+                ws.cfg,
+                ws.store.execute,
+                scratch,
+                models=HEURISTICS,
+                lookback_days=lookback_days,
+                conversion="customer",
+                value="amount",
+            )
 
     def c_markov() -> Credits:
         assert ws is not None
-        return credits(ws, model="markov", **ledger)
+        with ws.ctx.scratch() as scratch:
+            return credits(
+                ws.store.tables(),
+                ws.cfg,
+                ws.store.execute,
+                scratch,
+                model="markov",
+                lookback_days=lookback_days,
+                conversion="customer",
+                value="amount",
+            )
 
     # -- ChannelAttribution -------------------------------------------------------------------
     def ca_heuristics(data: pd.DataFrame = paths) -> pd.DataFrame:
@@ -407,7 +427,7 @@ equal CA's; our three Markov routes give the same removal effects (max differenc
 {HEADER}
 {chr(10).join(lines)}
 
-- (a) `attribution_reports.frame_credits_all` on CA's aggregated-paths DataFrame: the paths
+- (a) `attribution.runner.frame_credits_all` on CA's aggregated-paths DataFrame: the paths
   checked and normalised with PyArrow, split into arrays in DuckDB; first/last as the first/last
   array element, linear by unnesting with weight 1/length (the three in one query); Markov
   transition counts by unnesting each path beside itself shifted by one, then the exact sparse

@@ -168,11 +168,9 @@ class Workspace:
 
     # -- attribution --------------------------------------------------------------------
     def attribution(self, **params: Any) -> Report:
-        """Multi-touch attribution (``leadledger attribution``); see
-        ``attribution_reports.attribution_report``."""
-        from leadledger.attribution_reports import attribution_report
-
-        return attribution_report(self, **params)
+        """Multi-touch attribution (``leadledger attribution``): the registered report
+        ``attribution`` (``leadledger.reports.attribution``)."""
+        return self.report("attribution", **params)
 
     # -- predictive scoring -------------------------------------------------------------
     def model_train(self, **params: Any) -> Report:

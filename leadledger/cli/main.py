@@ -61,27 +61,6 @@ ByOpt = Annotated[
     ),
 ]
 
-#: Shared by `report costs` and `report roi`.
-UntaggedOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--untagged",
-        help="Costs without a channel: by_leads, even or unallocated "
-        "(default: costs.untagged in leadledger.yaml).",
-        show_default=False,
-    ),
-]
-#: Shared by `attribution` and `report roi`.
-LookbackOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--lookback",
-        help="Touches this long before the conversion get credit, e.g. 90d, 12w "
-        "(default: attribution.lookback_days).",
-        show_default=False,
-    ),
-]
-
 
 def _version(value: bool) -> None:
     if value:
@@ -279,67 +258,6 @@ def import_(
             hint="fix them and import again, or pass --allow-rejects to accept the rest "
             "(the accepted rows are already imported)",
         )
-
-
-# -- reports (costs and roi: not yet in the registry) ---------------------------------------
-@report_app.command("costs")
-def report_costs(
-    by: Annotated[
-        str, typer.Option("--by", help="channel, campaign, category or persona.")
-    ] = "channel",
-    untagged: UntaggedOpt = None,
-    project: ProjectOpt = None,
-    fmt: FormatOpt = "table",
-    start: FromOpt = None,
-    end: ToOpt = None,
-    period: PeriodOpt = "month",
-) -> None:
-    """Spend, cost per inquiry, lead, MQL, SQL, opportunity and customer (CAC), payback months,
-    and goals' budgets vs actual.
-
-    Example: leadledger report costs --by channel --period month --from 2025-01-01
-    """
-    _check_format(fmt)
-    with _workspace(project) as ws, busy("costs", show=fmt == "table"):
-        rep = ws.report("costs", start=start, end=end, period=period, by=by, untagged=untagged)
-    print_report(rep, fmt)
-
-
-@report_app.command("roi")
-def report_roi(
-    model_name: Annotated[
-        str | None,
-        typer.Option(
-            "--model",
-            help="Attribution model (default: attribution.model in leadledger.yaml).",
-            show_default=False,
-        ),
-    ] = None,
-    by: Annotated[str, typer.Option("--by", help="channel or campaign.")] = "channel",
-    lookback: LookbackOpt = None,
-    untagged: UntaggedOpt = None,
-    project: ProjectOpt = None,
-    fmt: FormatOpt = "table",
-    start: FromOpt = None,
-    end: ToOpt = None,
-) -> None:
-    """Spend, attributed pipeline and revenue, ROI, ROAS and CAC per channel or campaign,
-    reconciled with the deals table.
-
-    Example: leadledger report roi --model w_shaped --by campaign --from 2025-01-01 --to 2025-12-31
-    """
-    _check_format(fmt)
-    with _workspace(project) as ws, busy("attributing", show=fmt == "table"):
-        rep = ws.report(
-            "roi",
-            model=model_name,
-            by=by,
-            start=start,
-            end=end,
-            lookback=lookback,
-            untagged=untagged,
-        )
-    print_report(rep, fmt)
 
 
 # -- synthetic data ------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ import hashlib
 import io
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -99,6 +99,18 @@ class Scratch:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+@contextlib.contextmanager
+def in_memory() -> Iterator[Callable[[ibis.Expr], Any]]:
+    """An in-memory DuckDB for one call, for expressions on memtables that need no project
+    (the paths file of ``leadledger attribution --paths``): its ``execute``, closed at the
+    end."""
+    con = ibis.duckdb.connect()
+    try:
+        yield con.execute
+    finally:
+        con.disconnect()
 
 
 class Store:

@@ -322,22 +322,92 @@ def cost_per_stage(
         revenue=t.revenue.fill_null(0.0),
         **{c: t[c].fill_null(0) for c in COUNT_COLUMNS},
     )
+    t = cost_ratios(t, cfg)
+    return t.select("period", by, *COST_COLUMNS).order_by(["period", by])
+
+
+#: The columns summed over periods (:func:`cost_totals`); the ratios are recomputed from them.
+SUMMED_COLUMNS = ("spend", "allocated_spend", *COUNT_COLUMNS, "revenue")
+#: The columns of :func:`cost_per_stage` after its period and key.
+COST_COLUMNS = (
+    *SUMMED_COLUMNS,
+    *COST_PER.values(),
+    "monthly_margin_per_customer",
+    "payback_months",
+)
+
+
+def cost_ratios(t: ir.Table, cfg: ProjectConfig) -> ir.Table:
+    """Cost per stage, monthly margin per customer and payback months of a table with the
+    columns ``spend``, the counts (``COUNT_COLUMNS``) and ``revenue``:
+
+    - ``cost_per_<stage>`` (``cac`` for customers) = spend ÷ count, NULL where the count is 0 or
+      no spend is recorded;
+    - ``monthly_margin_per_customer`` = revenue ÷ won deals × gross margin ÷ contract months,
+      NULL without a won deal;
+    - ``payback_months`` = cac ÷ monthly margin per customer, NULL where either is missing."""
     t = t.mutate(**{per: _cost_per(t.spend, t[count]) for count, per in COST_PER.items()})
     margin = _ratio(t.revenue, t.won_deals) * (cfg.costs.gross_margin / cfg.costs.contract_months)
     t = t.mutate(monthly_margin_per_customer=margin)
-    t = t.mutate(payback_months=_ratio(t.cac, t.monthly_margin_per_customer))
-    cols = [
-        "period",
-        by,
-        "spend",
-        "allocated_spend",
-        *COUNT_COLUMNS,
-        "revenue",
-        *COST_PER.values(),
-        "monthly_margin_per_customer",
-        "payback_months",
-    ]
-    return t.select(*cols).order_by(["period", by])
+    return t.mutate(payback_months=_ratio(t.cac, t.monthly_margin_per_customer))
+
+
+def cost_totals(per_period: ir.Table, cfg: ProjectConfig, *, by: str) -> ir.Table:
+    """The rows of :func:`cost_per_stage` summed over their periods, per key, the ratios
+    recomputed from the sums (:func:`cost_ratios`): a total's cost per lead is the range's spend
+    ÷ its leads, never a mean of the periods' ratios. Columns: <by>, then ``COST_COLUMNS``."""
+    t = per_period.group_by(by).agg(**{c: per_period[c].sum() for c in SUMMED_COLUMNS})
+    return cost_ratios(t, cfg).select(by, *COST_COLUMNS)
+
+
+def spend_total_by(
+    tables: Tables,
+    cfg: ProjectConfig,
+    *,
+    by: str,
+    start: dt.date,
+    end: dt.date,
+    untagged: str | None = None,
+) -> ir.Table:
+    """Spend in [start, end] per key: :func:`spend_by` per month (untagged spend allocated month
+    by month, as the rule says), summed over the months. Columns: <by>, spend."""
+    s = spend_by(tables, cfg, by=by, start=start, end=end, period="month", untagged=untagged)
+    return s.group_by(by).agg(spend=s.spend.sum())
+
+
+#: The money columns :func:`roi_ratios` reads.
+ROI_INPUTS = (
+    "spend",
+    "attributed_opportunities",
+    "attributed_pipeline",
+    "attributed_customers",
+    "attributed_revenue",
+)
+
+
+def roi_ratios(t: ir.Table) -> ir.Table:
+    """Return on spend of a table with ``ROI_INPUTS`` (Salesforce's campaign ROI form):
+
+    - ``roi`` = (attributed_revenue − spend) ÷ spend;
+    - ``roas`` = attributed_revenue ÷ spend;
+    - ``cac`` = spend ÷ attributed customers;
+    - ``pipeline_per_spend`` = attributed_pipeline ÷ spend.
+
+    NULL where the spend is 0 (no cost recorded: unknown, never infinite), and ``cac`` also
+    where no customer is credited."""
+    return t.mutate(
+        roi=_ratio(t.attributed_revenue - t.spend, t.spend),
+        roas=_ratio(t.attributed_revenue, t.spend),
+        cac=_cost_per(t.spend, t.attributed_customers),
+        pipeline_per_spend=_ratio(t.attributed_pipeline, t.spend),
+    )
+
+
+def attainment(t: ir.Table) -> ir.Table:
+    """Goals against actual, of a table with ``planned``, ``planned_to_date`` and ``actual``:
+    ``attainment`` = actual ÷ planned_to_date (NULL while nothing is planned to date),
+    ``remaining`` = planned − actual."""
+    return t.mutate(attainment=_ratio(t.actual, t.planned_to_date), remaining=t.planned - t.actual)
 
 
 def goal_spend(

@@ -1,3 +1,3 @@
 """Every report module, imported so that its reports register (``registry._load``)."""
 
-from leadledger.reports import data, funnel  # noqa: F401
+from leadledger.reports import attribution, data, funnel, money  # noqa: F401

@@ -584,8 +584,3 @@ def report_sourced(
 
 def next_period(day: dt.date, period: str) -> dt.date:
     return next_period_start(period_start(day, period), period)
-
-
-# the money reports (costs, roi) register themselves in REPORTS; imported last: they import
-# this module's helpers
-from leadledger import money_reports  # noqa: E402, F401

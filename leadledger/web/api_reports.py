@@ -19,9 +19,9 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from leadledger.report import Report
-from leadledger.reports.legacy import REPORTS
 from leadledger.service import Workspace
 from leadledger.suggest import did_you_mean
+from leadledger.web.api.reports import listed
 from leadledger.web.app import Admin, AppState, Read, error_body
 from leadledger.web.common import FormatQ, TableQ, report_response
 
@@ -68,20 +68,6 @@ AsOf = Annotated[
     str | None,
     Query(description="Date or timestamp, project time zone (`--as-of`; default now)."),
 ]
-Lookback = Annotated[
-    str | None,
-    Query(
-        description="Touches this long before the conversion get credit, e.g. 90d, 12w "
-        "(default: attribution.lookback_days)."
-    ),
-]
-Untagged = Annotated[
-    str | None,
-    Query(
-        description="Costs without a channel: by_leads, even or unallocated "
-        "(default: costs.untagged)."
-    ),
-]
 Period = Annotated[str, Query(description="day, week, month, quarter or year.")]
 Fraction = Annotated[float | None, Query(ge=0, le=1, allow_inf_nan=False)]
 Positive = Annotated[float | None, Query(gt=0, allow_inf_nan=False)]
@@ -104,71 +90,11 @@ def respond(st: AppState, fn: Callable[[Workspace], Report], fmt: str, table: st
     return report_response(report, fmt, table)
 
 
-# -- reports not yet in the registry --------------------------------------------------------------
-@router.get("/reports/costs", responses=REPORT_RESPONSES, summary="report costs")
-def report_costs(
-    st: Read,
-    by: Annotated[str, Query(description="channel, campaign, category or persona.")] = "channel",
-    untagged: Untagged = None,
-    start: From = None,
-    end: To = None,
-    period: Period = "month",
-    format: str = FormatQ,
-    table: str | None = TableQ,
-) -> Response:
-    """Spend and cost per stage, payback, goals' budgets vs actual (`leadledger report
-    costs`; companion table `totals`)."""
-    return respond(
-        st,
-        lambda ws: ws.report(
-            "costs",
-            start=start,
-            end=end,
-            period=period,
-            by=by,
-            untagged=untagged,
-        ),
-        format,
-        table,
-    )
-
-
-@router.get("/reports/roi", responses=REPORT_RESPONSES, summary="report roi")
-def report_roi(
-    st: Read,
-    model: Annotated[
-        str | None, Query(description="Attribution model (default: attribution.model).")
-    ] = None,
-    by: Annotated[str, Query(description="channel or campaign.")] = "channel",
-    lookback: Lookback = None,
-    untagged: Untagged = None,
-    start: From = None,
-    end: To = None,
-    format: str = FormatQ,
-    table: str | None = TableQ,
-) -> Response:
-    """Spend, attributed pipeline and revenue, ROI, ROAS and CAC (`leadledger report roi`;
-    companion table `reconciliation`)."""
-    return respond(
-        st,
-        lambda ws: ws.report(
-            "roi",
-            model=model,
-            by=by,
-            start=start,
-            end=end,
-            lookback=lookback,
-            untagged=untagged,
-        ),
-        format,
-        table,
-    )
-
-
+# -- the list of reports (their routes are generated: leadledger.web.api.reports) ----------
 @router.get("/reports", summary="list the reports")
 def report_names(st: Read) -> dict[str, Any]:
     """The names of the reports under `/api/v1/reports/{name}`."""
-    return {"reports": sorted(REPORTS)}
+    return {"reports": listed()}
 
 
 @router.get(
@@ -177,70 +103,16 @@ def report_names(st: Read) -> dict[str, Any]:
     responses={404: {"description": "No such report (`unknown_report`)."}},
 )
 def unknown_report(st: Read, name: str) -> Response:
-    """Every report has its own route above; any other name is a typed 404."""
-    hint = did_you_mean(name, REPORTS) or f"reports: {', '.join(sorted(REPORTS))}"
+    """Every report has its own route (generated before this one); any other name is a typed
+    404."""
+    names = listed()
+    hint = did_you_mean(name, names) or f"reports: {', '.join(names)}"
     return JSONResponse(
         error_body("unknown_report", f"unknown report '{name}'", hint), status_code=404
     )
 
 
-# -- attribution, planning, protection ----------------------------------------------------------
-@router.get("/attribution", responses=REPORT_RESPONSES, summary="attribution")
-def attribution(
-    st: Read,
-    model: Annotated[
-        str | None,
-        Query(
-            description="first_touch, last_touch, last_non_direct, linear, u_shaped, w_shaped, "
-            "full_path, j_shaped, inverse_j, time_decay, markov or shapley "
-            "(default: attribution.model)."
-        ),
-    ] = None,
-    by: Annotated[str, Query(description="Credit channels or campaigns.")] = "channel",
-    conversion: Annotated[
-        str | None,
-        Query(
-            description="The stage whose entry is the conversion (default: attribution.conversion)."
-        ),
-    ] = None,
-    lookback: Lookback = None,
-    compare: Annotated[
-        bool, Query(description="Every model side by side (credited conversions).")
-    ] = False,
-    value: Annotated[str, Query(description="amount (won deals / deals) or count.")] = "amount",
-    order: Annotated[
-        int | None, Query(ge=1, le=3, description="Order of the markov model, 1–3.")
-    ] = None,
-    half_life: Annotated[
-        float | None,
-        Query(description="Half-life of time_decay in days.", allow_inf_nan=False),
-    ] = None,
-    start: From = None,
-    end: To = None,
-    format: str = FormatQ,
-    table: str | None = TableQ,
-) -> Response:
-    """Multi-touch attribution of conversions to channels or campaigns (`leadledger
-    attribution`; `--paths` files are CLI-only)."""
-    return respond(
-        st,
-        lambda ws: ws.attribution(
-            model=model,
-            by=by,
-            conversion=conversion,
-            lookback=lookback,
-            compare=compare,
-            start=start,
-            end=end,
-            value=value,
-            order=order,
-            half_life=half_life,
-        ),
-        format,
-        table,
-    )
-
-
+# -- planning, protection ----------------------------------------------------------
 @router.get("/plan", responses=REPORT_RESPONSES, summary="plan (reverse funnel)")
 def plan(
     st: Read,

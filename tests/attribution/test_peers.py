@@ -18,7 +18,8 @@ from ChannelAttribution import heuristic_models, markov_model
 from leadledger.attribution import MODELS
 from leadledger.attribution.markov import Markov, removal_effects
 from leadledger.attribution.paths import JourneySet, paths_journeys, read_paths
-from leadledger.attribution_reports import Credits, frame_credits_all, path_credits
+from leadledger.attribution.runner import Credits, frame_credits_all, path_credits
+from leadledger.ledger.store import in_memory
 from tests.conftest import DATASETS
 
 DATA = DATASETS / "channelattribution-paths" / "Data.csv"
@@ -38,9 +39,10 @@ def data() -> pd.DataFrame:
 def ours() -> dict[str, Credits]:
     """Every model that runs on paths, on Data.csv read once (the CLI's own route)."""
     notes: list[str] = []
-    got = frame_credits_all(
-        read_paths(DATA), models=list(MODELS), skip_inapplicable=True, notes=notes
-    )
+    with in_memory() as fetch:
+        got = frame_credits_all(
+            fetch, read_paths(DATA), models=list(MODELS), skip_inapplicable=True, notes=notes
+        )
     assert sorted(n.split()[0] for n in notes) == ["full_path", "time_decay", "w_shaped"]
     return got
 
@@ -64,7 +66,9 @@ def test_heuristics_equal_channelattribution(model, peer, heuristics, ours):
         assert got.loc[ch, "conversions"] == pytest.approx(row[f"{peer}_conversions"], abs=1e-6)
         assert got.loc[ch, "value"] == pytest.approx(row[f"{peer}_value"], abs=1e-6)
     # the single-model route (leadledger attribution --paths) gives the same
-    pd.testing.assert_frame_equal(path_credits(DATA, model=model).frame, ours[model].frame)
+    with in_memory() as fetch:
+        alone = path_credits(fetch, DATA, model=model)
+    pd.testing.assert_frame_equal(alone.frame, ours[model].frame)
 
 
 def _mam_markov(data: pd.DataFrame):

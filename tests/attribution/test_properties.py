@@ -18,8 +18,13 @@ from hypothesis import strategies as st
 
 from leadledger.attribution import MODELS, get_model
 from leadledger.attribution.paths import PathsFrame, paths_frame, paths_journeys
+from leadledger.attribution.runner import (
+    frame_credits,
+    frame_credits_all,
+    model_settings,
+    run_models,
+)
 from leadledger.attribution.shapley import SET_SEP, shapley_credits
-from leadledger.attribution_reports import frame_credits, frame_credits_all, run_models
 from leadledger.errors import ImportFileError
 from tests.attribution.test_stories import dense_markov_shares
 
@@ -58,7 +63,9 @@ def test_every_model_sums_to_the_converted_value(journeys):
     frame = frame_of(journeys)
     conv = sum(c for _, c, _, _ in journeys)
     value = sum(c * v for _, c, _, v in journeys)
-    got = frame_credits_all(frame, models=PATH_MODELS, order=2, con=CON)
+    got = frame_credits_all(
+        CON.execute, frame, models=PATH_MODELS, settings=model_settings(None, order=2)
+    )
     for model, c in got.items():
         assert c.frame.conversions.sum() == pytest.approx(conv, rel=1e-9, abs=1e-9), model
         assert c.frame.value.sum() == pytest.approx(value, rel=1e-9, abs=1e-6), model
@@ -71,7 +78,7 @@ def test_every_model_sums_to_the_converted_value(journeys):
 @given(st.lists(journey, min_size=1, max_size=8).filter(lambda js: any(c for _, c, _, _ in js)))
 def test_markov_order_1_equals_a_dense_numpy_solve(journeys):
     frame = frame_of(journeys)
-    c = frame_credits(frame, model="markov", order=1, con=CON).frame.set_index("channel")
+    c = frame_credits(CON.execute, frame, model="markov").frame.set_index("channel")
     shares = dense_markov_shares([(p, float(cv), float(n)) for p, cv, n, _ in journeys])
     conv = sum(cv for _, cv, _, _ in journeys)
     for ch, share in shares.items():  # a channel only in weightless journeys gets nothing

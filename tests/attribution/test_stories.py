@@ -21,10 +21,46 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from leadledger.attribution import runner
 from leadledger.attribution.paths import conversions, ledger_journeys, path_table
-from leadledger.attribution_reports import credits, credits_all
 from leadledger.errors import InvalidArgument, UnknownModel, UnknownStage
 from tests.conftest import load_journeys, write_csv
+
+
+def _day(value: str | None) -> dt.date | None:
+    return dt.date.fromisoformat(value) if value else None
+
+
+def credits_all(
+    ws,
+    *,
+    models,
+    start=None,
+    end=None,
+    half_life_days=None,
+    order=None,
+    **kw,
+) -> dict[str, runner.Credits]:
+    """The runner on a workspace's ledger (the journeys in a scratch of its store)."""
+    settings = runner.model_settings(ws.cfg.attribution, half_life_days=half_life_days, order=order)
+    with ws.ctx.scratch() as scratch:
+        return runner.credits_all(
+            ws.store.tables(),
+            ws.cfg,
+            ws.store.execute,
+            scratch,
+            models=models,
+            start=_day(start),
+            end=_day(end),
+            settings=settings,
+            **kw,
+        )
+
+
+def credits(ws, *, model=None, **kw) -> runner.Credits:
+    name = model or ws.cfg.attribution.model
+    return credits_all(ws, models=[name], **kw)[name]
+
 
 TOUCHES = [
     ("t0", "L1", "2024-10-01 10:00", "events", "fair"),
@@ -173,7 +209,7 @@ def test_time_decay_by_hand(ws, every_rule):
 
 def test_lookback_and_range(ws):
     # 20 days: only T4 (direct, 14 days before) and T5 (referral) are in L1's window
-    c = credits(ws, model="linear", lookback_days="20d", start="2025-01-01", end="2025-02-28")
+    c = credits(ws, model="linear", lookback_days=20.0, start="2025-01-01", end="2025-02-28")
     check(c, {"direct": (1.5, 1000.0), "referral": (0.5, 500.0)})
     # a range holding only L2's conversion
     c = credits(ws, model="first_touch", start="2025-02-11", end="2025-02-11")
@@ -258,14 +294,21 @@ def test_errors(ws):
     with pytest.raises(UnknownModel, match="markov") as exc:
         credits(ws, model="markv")
     assert exc.value.hint == "did you mean 'markov'?"
+    # the report's parameters, checked against the project before the runner is called
+    with pytest.raises(UnknownModel, match="markov"):
+        ws.attribution(model="markv")
     with pytest.raises(UnknownStage):
-        credits(ws, conversion="custmer")
-    with pytest.raises(InvalidArgument):
-        credits(ws, by="persona")
-    with pytest.raises(InvalidArgument):
-        credits(ws, value="money")
+        ws.attribution(conversion="custmer")
+    with pytest.raises(InvalidArgument, match="--by 'persona'"):
+        ws.attribution(by="persona")
+    with pytest.raises(InvalidArgument, match="--value 'money'"):
+        ws.attribution(value="money")
     with pytest.raises(InvalidArgument, match="lookback"):
-        credits(ws, lookback_days="soon")
+        ws.attribution(lookback="soon")
+    with pytest.raises(InvalidArgument, match="--half-life"):
+        ws.attribution(model="time_decay", half_life=0)
+    with pytest.raises(InvalidArgument, match="--order 7 must be 1, 2 or 3"):
+        ws.attribution(model="markov", order=7)
 
 
 def test_every_model_reconciles_on_the_ledger(ws, every_rule):

@@ -1,46 +1,62 @@
-"""Bind the money metrics to a workspace: ``report costs`` (spend, cost per stage, CAC, payback,
-planned vs actual) and ``report roi`` (attributed pipeline and revenue against spend, reconciled
-with the deals table). Both are in the ``REPORTS`` registry of ``leadledger.reports``."""
+"""The money reports: ``report costs`` (spend, cost per stage, CAC, payback, planned vs actual)
+and ``report roi`` (attributed pipeline and revenue against spend, reconciled with the deals
+table). The ratios are the metrics' (``leadledger.metrics.costs``); the credits are the
+attribution runner's (``leadledger.attribution.runner``)."""
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Any
+from typing import Annotated, Any
 
+import ibis
 import numpy as np
 import pandas as pd
+from pydantic import BeforeValidator, Field, ValidationInfo
 
+from leadledger.attribution import check_model
+from leadledger.attribution.runner import Credits, credits
 from leadledger.errors import InvalidArgument, UnknownField
 from leadledger.metrics import costs as mc
 from leadledger.planning import history
-from leadledger.report import Report
-from leadledger.reports.legacy import (
-    _frame,
-    check_period,
-    parse_window,
-    register,
-    require_stages,
-    resolve_range,
-)
+from leadledger.reports.attribution import Lookback, days_of
+from leadledger.reports.common import require_stages, resolve_range
+from leadledger.reports.context import Ctx
+from leadledger.reports.params import From, Params, Period, To, resolved
+from leadledger.reports.registry import Resolved, report
+from leadledger.reports.result import Report
 from leadledger.suggest import did_you_mean
 
-if TYPE_CHECKING:
-    from leadledger.service import Workspace
+__all__ = ["UNTAGGED_RULES", "CostsParams", "RoiParams", "planned_vs_actual"]
 
 UNTAGGED_RULES = ("by_leads", "even", "unallocated")
 ROI_KEYS = ("channel", "campaign")
 
 
-def _check_by(ws: Workspace, by: Any, valid: tuple[str, ...]) -> str:
-    if isinstance(by, (list, tuple)):  # the API's by=["channel"], like the other reports
-        by = ",".join(str(b) for b in by)
-    by = str(by or "channel").strip()
+# -- parameters ------------------------------------------------------------------------------------
+def _key_text(value: Any, info: ValidationInfo) -> str:
+    """``--by`` of the money reports: one key (a list from the API, like the other reports'
+    ``by``, is joined); blank is ``channel``. Whether the key exists is ``resolve``'s."""
+    if isinstance(value, list | tuple):
+        value = ",".join(str(b) for b in value)
+    return str(value or "channel").strip()
+
+
+Untagged = Annotated[
+    str | None,
+    Field(
+        description="Costs without a channel: by_leads, even or unallocated "
+        "(default: costs.untagged in leadledger.yaml)."
+    ),
+]
+
+
+def _check_by(ctx: Ctx, by: str, valid: tuple[str, ...]) -> str:
     if by not in valid:
         raise UnknownField(
             f"--by '{by}' is not one of {', '.join(valid)}",
             hint=did_you_mean(by, valid),
         )
-    if by == "persona" and "persona" not in ws.cfg.attributes:
+    if by == "persona" and "persona" not in ctx.cfg.attributes:
         raise UnknownField(
             "--by persona needs a lead attribute 'persona'",
             hint="add persona to 'attributes' in leadledger.yaml and import it with the leads",
@@ -48,7 +64,7 @@ def _check_by(ws: Workspace, by: Any, valid: tuple[str, ...]) -> str:
     return by
 
 
-def _check_untagged(value: Any, default: str) -> str:
+def _check_untagged(value: str | None, default: str) -> str:
     rule = str(value or default)
     if rule not in UNTAGGED_RULES:
         raise InvalidArgument(
@@ -58,47 +74,35 @@ def _check_untagged(value: Any, default: str) -> str:
     return rule
 
 
-def _div(num: pd.Series, den: pd.Series) -> pd.Series:
-    """num ÷ den as floats, NaN where den is 0 or missing (never inf)."""
-    n = pd.to_numeric(num, errors="coerce").astype("float64")
-    d = pd.to_numeric(den, errors="coerce").astype("float64")
-    return pd.Series(np.where(d > 0, n / d.where(d > 0, 1.0), np.nan), index=num.index)
+# -- planned vs actual ----------------------------------------------------------------------------
+PLANNED_COLUMNS = [
+    "goal",
+    "channel",
+    "campaign",
+    "start",
+    "end",
+    "through",
+    "measure",
+    "planned",
+    "planned_to_date",
+    "actual",
+    "attainment",
+    "remaining",
+]
 
 
-def _cost_per(spend: pd.Series, count: pd.Series) -> pd.Series:
-    """The metric's rule in pandas, for totals: NaN where the count is 0 or no spend."""
-    out = _div(spend, count)
-    return out.where(pd.to_numeric(spend, errors="coerce") > 0)
-
-
-def _totals(ws: Workspace, frame: pd.DataFrame, by: str) -> pd.DataFrame:
-    """The report's rows summed over its periods, per key, ratios recomputed from the sums."""
-    sums = ["spend", "allocated_spend", *mc.COUNT_COLUMNS, "revenue"]
-    if frame.empty:
-        return pd.DataFrame(columns=[by, *frame.columns.drop(["period", by])])
-    t = frame.groupby(by, dropna=False, sort=True)[sums].sum().reset_index()
-    for count, per in mc.COST_PER.items():
-        t[per] = _cost_per(t["spend"], t[count])
-    margin = _div(t["revenue"], t["won_deals"]) * (
-        ws.cfg.costs.gross_margin / ws.cfg.costs.contract_months
-    )
-    t["monthly_margin_per_customer"] = margin
-    t["payback_months"] = _div(t["cac"], margin)
-    return t[[by, *[c for c in frame.columns if c not in ("period", by)]]]
-
-
-def planned_vs_actual(ws: Workspace, end: dt.date) -> pd.DataFrame:
+def planned_vs_actual(ctx: Ctx, end: dt.date) -> pd.DataFrame:
     """Every goal that started by ``end``: budget and stage targets against actual spend and
     entries from the goal's start to ``through`` = min(goal end, ``end``).
 
     The budget is prorated by calendar days (spend is spread over calendar days), the stage
     targets by working days (like ``pace``). Spend is the goal's tagged spend (costs with the
     goal's channel and/or campaign; all costs when it has neither); entries are those of leads
-    with the goal's channel / campaign."""
-    cal = ws.calendar
-    tables = ws.store.tables()
+    with the goal's channel / campaign. Attainment and remaining: ``metrics.costs.attainment``."""
+    cfg, cal = ctx.cfg, ctx.calendar
+    tables = ctx.tables()
     rows: list[dict[str, Any]] = []
-    for g in ws.cfg.goals:
+    for g in cfg.goals:
         if g.start > end:
             continue
         through = min(g.end, end)
@@ -118,7 +122,7 @@ def planned_vs_actual(ws: Workspace, end: dt.date) -> pd.DataFrame:
         if g.budget is not None:
             days = (g.end - g.start).days + 1
             elapsed = (through - g.start).days + 1
-            s = ws.store.execute(
+            s = ctx.execute(
                 mc.goal_spend(
                     tables, start=g.start, end=through, channel=g.channel, campaign=g.campaign
                 )
@@ -134,19 +138,17 @@ def planned_vs_actual(ws: Workspace, end: dt.date) -> pd.DataFrame:
                 }
             )
         if g.counts:
-            entered = ws.store.execute(
-                history.entries_by_stage(tables, ws.cfg, start=g.start, end=through, where=where)
+            entered = ctx.execute(
+                history.entries_by_stage(tables, cfg, start=g.start, end=through, where=where)
             )
             actual = {str(r.stage): float(r.entered) for r in entered.itertuples()}
             if "visitor" in g.counts:
-                v = ws.store.execute(
-                    history.visits(tables, start=g.start, end=through, where=where)
-                )
+                v = ctx.execute(history.visits(tables, start=g.start, end=through, where=where))
                 visits = v["visits"].iloc[0] if len(v) else None
                 actual["visitor"] = 0.0 if visits is None or pd.isna(visits) else float(visits)
             wd_all = cal.working_days(g.start, g.end)
             wd_done = cal.working_days(g.start, through)
-            order = ["visitor", *ws.cfg.stage_keys]
+            order = ["visitor", *cfg.stage_keys]
             for stage in sorted(g.counts, key=lambda s: order.index(s) if s in order else 99):
                 target = float(g.counts[stage])
                 rows.append(
@@ -158,66 +160,87 @@ def planned_vs_actual(ws: Workspace, end: dt.date) -> pd.DataFrame:
                         "actual": actual.get(stage, 0.0),
                     }
                 )
-    cols = [
-        "goal",
-        "channel",
-        "campaign",
-        "start",
-        "end",
-        "through",
-        "measure",
-        "planned",
-        "planned_to_date",
-        "actual",
-        "attainment",
-        "remaining",
-    ]
     if not rows:
-        return pd.DataFrame(columns=cols)
+        return pd.DataFrame(columns=PLANNED_COLUMNS)
     df = pd.DataFrame(rows)
-    df["attainment"] = _div(df["actual"], df["planned_to_date"])
-    df["remaining"] = df["planned"] - df["actual"]
-    return df[cols]
+    numbers = ("planned", "planned_to_date", "actual")
+    t = ibis.memtable(
+        pd.DataFrame(
+            {
+                "_row": np.arange(len(df), dtype="int64"),
+                **{c: pd.to_numeric(df[c]).astype("float64") for c in numbers},
+            }
+        ),
+        schema={"_row": "int64", **dict.fromkeys(numbers, "float64")},
+    )
+    got = ctx.execute(mc.attainment(t).select("_row", "attainment", "remaining").order_by("_row"))
+    for c in ("attainment", "remaining"):
+        df[c] = got[c].astype("float64").to_numpy()
+    return df[PLANNED_COLUMNS]
 
 
 # -- report costs ----------------------------------------------------------------------------------
-@register("costs")
-def report_costs(
-    ws: Workspace,
-    *,
-    start: Any = None,
-    end: Any = None,
-    period: str = "month",
-    by: Any = "channel",
-    untagged: Any = None,
-) -> Report:
-    """Spend, counts and cost per stage per period and channel / campaign / category / persona;
-    totals over the range, and goals' budgets and targets against actual (companion tables)."""
-    period = check_period(period)
-    key = _check_by(ws, by, mc.COST_KEYS)
-    rule = _check_untagged(untagged, ws.cfg.costs.untagged)
-    s, e, notes = resolve_range(ws, start, end, period)
-    tables = ws.store.tables()
-    expr = mc.cost_per_stage(tables, ws.cfg, by=key, start=s, end=e, period=period, untagged=rule)
-    df = _frame(ws, expr)
-    total_spend = ws.store.execute(history.spend(tables, start=s, end=e))
+class CostsParams(Params):
+    """``leadledger report costs``."""
+
+    by: Annotated[
+        str,
+        BeforeValidator(_key_text),
+        Field(description="channel, campaign, category or persona."),
+    ] = "channel"
+    untagged: Untagged = None
+    start: From = None
+    end: To = None
+    period: Period = "month"
+
+    def resolve(self, ctx: Ctx) -> Resolved[CostsParams]:
+        key = _check_by(ctx, self.by, mc.COST_KEYS)
+        rule = _check_untagged(self.untagged, ctx.cfg.costs.untagged)
+        s, e, notes = resolve_range(ctx, self.start, self.end, self.period)
+        return Resolved(resolved(self, by=key, untagged=rule, start=s, end=e), tuple(notes))
+
+
+@report(
+    "costs",
+    params=CostsParams,
+    columns=("period", *mc.COST_COLUMNS),
+    tables=("totals", "planned"),
+    cli="report costs",
+    api="/reports/costs",
+)
+def report_costs(ctx: Ctx, p: CostsParams) -> Report:
+    """Spend, cost per inquiry, lead, MQL, SQL, opportunity and customer (CAC), payback months,
+    and goals' budgets vs actual.
+
+    Example: leadledger report costs --by channel --period month --from 2025-01-01
+    """
+    assert p.start is not None and p.end is not None and p.untagged is not None
+    key, rule, s, e, cfg = p.by, p.untagged, p.start, p.end, ctx.cfg
+    tables = ctx.tables()
+    expr = mc.cost_per_stage(tables, cfg, by=key, start=s, end=e, period=p.period, untagged=rule)
+    with ctx.scratch() as scratch:  # the periods' rows once: the table and its totals read them
+        kept = scratch.keep(expr)
+        df = ctx.frame(kept.order_by(["period", key]))
+        totals = ctx.frame(mc.cost_totals(kept, cfg, by=key))
+    # the totals in the key's order (a missing key last), whatever the engine's collation
+    totals = totals.sort_values(key, na_position="last", kind="stable").reset_index(drop=True)
+    total_spend = ctx.execute(history.spend(tables, start=s, end=e))
     spend_all = float(total_spend["spend"].iloc[0]) if len(total_spend) else 0.0
     spend_all = 0.0 if pd.isna(spend_all) else spend_all
-    totals = _totals(ws, df, key)
-    planned = planned_vs_actual(ws, e)
-    notes += [
+    planned = planned_vs_actual(ctx, e)
+    notes = [
         "spend = the part of each cost that falls in the period: a cost over several days "
         "(a month's invoice) is spread evenly over its calendar days; "
-        f"total spend {spend_all:,.2f} {ws.cfg.currency} from {s} to {e}",
+        f"total spend {spend_all:,.2f} {cfg.currency} from {s} to {e}",
         "counts = leads whose first entry into the stage falls in the period "
-        f"({ws.cfg.timezone}), keyed by the lead's own {key if key != 'category' else 'fields'}"
+        f"({cfg.timezone}), keyed by the lead's own {key if key != 'category' else 'fields'}"
         "; inquiries = touches of kind "
-        + (", ".join(ws.cfg.costs.inquiry_kinds) or "(none configured)")
+        + (", ".join(cfg.costs.inquiry_kinds) or "(none configured)")
         + "; cost per stage = spend ÷ count (empty where the count is 0 or no spend is "
         "recorded); cac = spend ÷ new customers",
         "payback_months = cac ÷ monthly margin per customer, where monthly margin = mean amount "
-        f"of the deals won in the period ÷ {ws.cfg.costs.contract_months:g} months "
-        f"(costs.contract_months) × {ws.cfg.costs.gross_margin:g} (costs.gross_margin)",
+        f"of the deals won in the period ÷ {cfg.costs.contract_months:g} months "
+        f"(costs.contract_months) × {cfg.costs.gross_margin:g} (costs.gross_margin)",
     ]
     if key == "channel":
         moved = float(df["allocated_spend"].sum()) if len(df) else 0.0
@@ -243,16 +266,14 @@ def report_costs(
             "stage says what that category of spend costs per lead, MQL, … of the whole funnel"
         )
     else:
-        mapped = ws.cfg.costs.campaign_personas
+        mapped = cfg.costs.campaign_personas
         notes.append(
             "persona spend = spend of the campaigns mapped to a persona (costs.campaign_personas"
             + (f": {len(mapped)} campaign(s)" if mapped else ": none configured")
             + f"); other spend is shown apart as {mc.NO_PERSONA}; leads without a persona are "
             "the row with an empty persona"
         )
-    missing = [
-        st for st in ("mql", "sql", "opportunity", "customer") if st not in ws.cfg.stage_keys
-    ]
+    missing = [st for st in ("mql", "sql", "opportunity", "customer") if st not in cfg.stage_keys]
     if missing:
         notes.append(f"this project has no stage {', '.join(missing)}: those counts are 0")
     extra: dict[str, tuple[str, pd.DataFrame]] = {
@@ -267,7 +288,7 @@ def report_costs(
         )
     return Report(
         "costs",
-        {"from": s, "to": e, "period": period, "by": [key], "untagged": rule},
+        {"from": s, "to": e, "period": p.period, "by": [key], "untagged": rule},
         df,
         notes,
         title=f"Spend and cost per stage by {key}",
@@ -290,6 +311,38 @@ def report_costs(
 
 
 # -- report roi ------------------------------------------------------------------------------------
+class RoiParams(Params):
+    """``leadledger report roi``."""
+
+    model: Annotated[
+        str | None,
+        Field(description="Attribution model (default: attribution.model in leadledger.yaml)."),
+    ] = None
+    by: Annotated[str, BeforeValidator(_key_text), Field(description="channel or campaign.")] = (
+        "channel"
+    )
+    lookback: Lookback = None
+    untagged: Untagged = None
+    start: From = None
+    end: To = None
+
+    def resolve(self, ctx: Ctx) -> Resolved[RoiParams]:
+        cfg = ctx.cfg
+        require_stages(ctx, "roi", ["customer"])
+        key = _check_by(ctx, self.by, ROI_KEYS)
+        rule = _check_untagged(self.untagged, cfg.costs.untagged)
+        model = self.model or cfg.attribution.model
+        lookback = self.lookback or days_of(cfg.attribution.lookback_days)
+        s, e, notes = resolve_range(ctx, self.start, self.end, "month")
+        check_model(model)
+        if lookback.days <= 0:
+            raise InvalidArgument(f"--lookback '{lookback.days}' must be longer than 0")
+        return Resolved(
+            resolved(self, model=model, by=key, lookback=lookback, untagged=rule, start=s, end=e),
+            tuple(notes),
+        )
+
+
 BUCKET_TEXT = {
     "deals_table": "{what} in the deals table, dated {date} in range",
     "attributed": "credited to {by} values by the model",
@@ -301,27 +354,26 @@ BUCKET_TEXT = {
     "converted_outside_range": "deals whose lead entered {stage} outside the range",
 }
 SIGN = {"dated_outside_range": -1.0}
+ROI_COLUMNS = (*mc.ROI_INPUTS, "roi", "roas", "cac", "pipeline_per_spend")
 
 
 def _reconcile(
-    ws: Workspace,
+    ctx: Ctx,
     measure: str,
     stage: str,
-    credit: Any,
+    credit: Credits,
     by: str,
     start: dt.date,
     end: dt.date,
 ) -> tuple[pd.DataFrame, list[str]]:
     """Rows: deals table total, then every bucket that makes it (signed amounts)."""
-    b = ws.store.execute(
-        mc.deal_buckets(ws.store.tables(), ws.cfg, stage=stage, start=start, end=end)
-    )
+    b = ctx.execute(mc.deal_buckets(ctx.tables(), ctx.cfg, stage=stage, start=start, end=end))
     got = {str(r.bucket): (int(r.deals), float(r.amount)) for r in b.itertuples()}
     what = "won revenue" if stage == "customer" else "pipeline (deal amounts)"
     date = "closed_at" if stage == "customer" else "created_at"
     attributed = float(credit.frame["value"].sum()) if len(credit.frame) else 0.0
     attributed_leads = float(credit.converted) - float(credit.unattributed_conversions)
-    rows = [
+    rows: list[tuple[str, float | None, int | None, float]] = [
         ("deals_table", None, *got["deals_table"]),
         ("attributed", attributed_leads, None, attributed),
         (
@@ -352,7 +404,7 @@ def _reconcile(
     parts = float(frame.loc[frame["bucket"] != "deals_table", "amount"].sum())
     table = got["deals_table"][1]
     converted = got["converted_in_range"][1]
-    cur = ws.cfg.currency
+    cur = ctx.cfg.currency
     if abs(converted - float(credit.converted_value)) > 1e-6 * max(1.0, abs(converted)):
         notes.append(
             f"{measure}: attribution converted {float(credit.converted_value):,.2f} {cur} but the "
@@ -375,7 +427,7 @@ def _reconcile(
     return frame, notes
 
 
-def _credit_frame(credit: Any, by: str, prefix: tuple[str, str]) -> pd.DataFrame:
+def _credit_frame(credit: Credits, by: str, prefix: tuple[str, str]) -> pd.DataFrame:
     f = credit.frame[[by, "conversions", "value"]].copy()
     f = f.groupby(by, dropna=False, sort=False)[["conversions", "value"]].sum().reset_index()
     return f.rename(
@@ -383,97 +435,108 @@ def _credit_frame(credit: Any, by: str, prefix: tuple[str, str]) -> pd.DataFrame
     )
 
 
-@register("roi")
-def report_roi(
-    ws: Workspace,
-    *,
-    model: str | None = None,
-    by: Any = "channel",
-    start: Any = None,
-    end: Any = None,
-    lookback: Any = None,
-    untagged: Any = None,
-    **model_params: Any,
-) -> Report:
-    """Spend, attributed pipeline and revenue, ROI, ROAS and CAC per channel or campaign."""
-    from leadledger.attribution_reports import credits
+def _outer(left: pd.DataFrame, right: pd.DataFrame, key: str) -> pd.DataFrame:
+    """Outer merge on ``key`` where a missing key (NaN/None) matches a missing key."""
+    marker = "\x00none"
+    a = left.assign(**{key: left[key].astype(object).where(left[key].notna(), marker)})
+    b = right.assign(**{key: right[key].astype(object).where(right[key].notna(), marker)})
+    out = a.merge(b, on=key, how="outer")
+    out[key] = out[key].where(out[key] != marker, None)
+    return out
 
-    require_stages(ws, "roi", ["customer"])
-    key = _check_by(ws, by, ROI_KEYS)
-    rule = _check_untagged(untagged, ws.cfg.costs.untagged)
-    model = model or ws.cfg.attribution.model
-    lookback_days = parse_window(lookback, "lookback")
-    if lookback_days is None:
-        lookback_days = ws.cfg.attribution.lookback_days
-    s, e, notes = resolve_range(ws, start, end, "month")
-    tables = ws.store.tables()
-    spend = _frame(
-        ws, mc.spend_by(tables, ws.cfg, by=key, start=s, end=e, period="month", untagged=rule)
+
+def _with_roi(ctx: Ctx, df: pd.DataFrame) -> tuple[pd.DataFrame, float | None]:
+    """``df`` with ``metrics.costs.roi_ratios`` per row, and the overall roi (of the sums), in
+    one query on the project's engine."""
+    schema = {"_row": "int64", **dict.fromkeys(mc.ROI_INPUTS, "float64")}
+    t = ibis.memtable(
+        pd.DataFrame(
+            {
+                "_row": np.arange(len(df), dtype="int64"),
+                **{c: df[c].astype("float64").to_numpy() for c in mc.ROI_INPUTS},
+            }
+        ),
+        schema=schema,
     )
-    spend = spend.groupby(key, dropna=False, sort=False)[["spend"]].sum().reset_index()
-    common: dict[str, Any] = {
-        "model": model,
-        "by": key,
-        "lookback_days": lookback_days,
-        "start": s,
-        "end": e,
-    }
-    revenue = credits(ws, conversion="customer", value="amount", **common, **model_params)
-    has_pipeline = "opportunity" in ws.cfg.stage_keys
-    pipeline = (
-        credits(ws, conversion="opportunity", value="amount", **common, **model_params)
-        if has_pipeline
-        else None
-    )
+    ratios = ("roi", "roas", "cac", "pipeline_per_spend")
+    rows = mc.roi_ratios(t).select("_row", *ratios)
+    sums = t.agg(**{c: t[c].sum() for c in mc.ROI_INPUTS})
+    overall = mc.roi_ratios(sums.mutate(_row=ibis.literal(-1, type="int64")))
+    overall = overall.select("_row", *ratios)
+    got = ctx.execute(ibis.union(overall, rows, distinct=False).order_by("_row"))
+    out = df.copy()
+    for c in ratios:
+        out[c] = got[c].iloc[1:].astype("float64").to_numpy()
+    first = got["roi"].iloc[0]
+    return out, None if first is None or pd.isna(first) else float(first)
+
+
+@report(
+    "roi",
+    params=RoiParams,
+    columns=ROI_COLUMNS,
+    tables=("reconciliation",),
+    cli="report roi",
+    api="/reports/roi",
+)
+def report_roi(ctx: Ctx, p: RoiParams) -> Report:
+    """Spend, attributed pipeline and revenue, ROI, ROAS and CAC per channel or campaign,
+    reconciled with the deals table.
+
+    Example: leadledger report roi --model w_shaped --by campaign --from 2025-01-01 --to 2025-12-31
+    """
+    assert p.model is not None and p.lookback is not None and p.untagged is not None
+    assert p.start is not None and p.end is not None
+    ctx.progress("attributing")
+    cfg, key, model, rule, s, e = ctx.cfg, p.by, p.model, p.untagged, p.start, p.end
+    lookback_days = p.lookback.days
+    tables = ctx.tables()
+    spend = ctx.frame(mc.spend_total_by(tables, cfg, by=key, start=s, end=e, untagged=rule))
+
+    def credited(stage: str) -> Credits:
+        with ctx.scratch() as scratch:
+            return credits(
+                tables,
+                cfg,
+                ctx.execute,
+                scratch,
+                model=model,
+                by=key,
+                conversion=stage,
+                lookback_days=lookback_days,
+                start=s,
+                end=e,
+                value="amount",
+            )
+
+    revenue = credited("customer")
+    pipeline = credited("opportunity") if "opportunity" in cfg.stage_keys else None
     parts = [spend, _credit_frame(revenue, key, ("customers", "revenue"))]
     if pipeline is not None:
         parts.append(_credit_frame(pipeline, key, ("opportunities", "pipeline")))
     df = parts[0]
-    for p in parts[1:]:
-        df = _outer(df, p, key)
-    for col in (
-        "spend",
-        "attributed_opportunities",
-        "attributed_pipeline",
-        "attributed_customers",
-        "attributed_revenue",
-    ):
+    for part in parts[1:]:
+        df = _outer(df, part, key)
+    for col in mc.ROI_INPUTS:
         df[col] = pd.to_numeric(df[col], errors="coerce").fillna(0.0) if col in df else 0.0
-    df["roi"] = (df["attributed_revenue"] - df["spend"]) / df["spend"].where(df["spend"] > 0)
-    df["roas"] = _div(df["attributed_revenue"], df["spend"])
-    df["cac"] = _cost_per(df["spend"], df["attributed_customers"])
-    df["pipeline_per_spend"] = _div(df["attributed_pipeline"], df["spend"])
+    df, overall = _with_roi(ctx, df)
     df = df.sort_values(
         ["attributed_revenue", "spend"], ascending=False, kind="stable"
     ).reset_index(drop=True)
-    df = df[
-        [
-            key,
-            "spend",
-            "attributed_opportunities",
-            "attributed_pipeline",
-            "attributed_customers",
-            "attributed_revenue",
-            "roi",
-            "roas",
-            "cac",
-            "pipeline_per_spend",
-        ]
-    ]
-    recon, rnotes = _reconcile(ws, "revenue", "customer", revenue, key, s, e)
+    df = df[[key, *ROI_COLUMNS]]
+    recon, rnotes = _reconcile(ctx, "revenue", "customer", revenue, key, s, e)
     frames = [recon]
-    notes += rnotes
+    notes = list(rnotes)
     if pipeline is not None:
-        precon, pnotes = _reconcile(ws, "pipeline", "opportunity", pipeline, key, s, e)
+        precon, pnotes = _reconcile(ctx, "pipeline", "opportunity", pipeline, key, s, e)
         frames.append(precon)
         notes += pnotes
     else:
         notes.append("this project has no stage 'opportunity': no attributed pipeline")
-    cur = ws.cfg.currency
+    cur = cfg.currency
     total_spend = float(df["spend"].sum())
     no_credit = df[(df["spend"] > 0) & (df["attributed_revenue"] == 0)]
     no_cost = df[(df["spend"] == 0) & (df["attributed_revenue"] > 0)]
-    total_rev = float(df["attributed_revenue"].sum())
     notes += [
         f"model {model}: credit for a conversion is split over the lead's touches before it"
         + (f" within {lookback_days:g} days" if lookback_days else " within the lookback window")
@@ -482,8 +545,7 @@ def report_roi(
         "roi = (attributed_revenue − spend) ÷ spend; roas = attributed_revenue ÷ spend; "
         "cac = spend ÷ attributed customers",
         f"spend {total_spend:,.2f} {cur} from {s} to {e} (a cost is spread over its days; "
-        f"untagged: {rule}); overall roi "
-        + (f"{(total_rev - total_spend) / total_spend:.1%}" if total_spend > 0 else "n/a"),
+        f"untagged: {rule}); overall roi " + (f"{overall:.1%}" if overall is not None else "n/a"),
     ]
     if len(no_credit):
         notes.append(
@@ -502,7 +564,7 @@ def report_roi(
             f"{mc.NO_CAMPAIGN} holds both the spend without a campaign (fees, salaries, tools) "
             "and the credit of touches without a campaign (organic, direct): its roi mixes them"
         )
-    notes += [str(n) for n in getattr(revenue, "notes", [])]
+    notes += [str(n) for n in revenue.notes]
     return Report(
         "roi",
         {
@@ -518,13 +580,3 @@ def report_roi(
         title=f"ROI by {key} ({model})",
         extra={"reconciliation": ("Reconciliation with the deals table", pd.concat(frames))},
     )
-
-
-def _outer(left: pd.DataFrame, right: pd.DataFrame, key: str) -> pd.DataFrame:
-    """Outer merge on ``key`` where a missing key (NaN/None) matches a missing key."""
-    marker = "\x00none"
-    a = left.assign(**{key: left[key].astype(object).where(left[key].notna(), marker)})
-    b = right.assign(**{key: right[key].astype(object).where(right[key].notna(), marker)})
-    out = a.merge(b, on=key, how="outer")
-    out[key] = out[key].where(out[key] != marker, None)
-    return out
