@@ -116,10 +116,6 @@ class Workspace:
     def report(self, name: str, **params: Any) -> Report:
         """``run`` by the report's name, the parameters as keywords (validated into its
         ``Params``): ``ws.report("conversion", by="channel", window="90d")``."""
-        from leadledger.reports import legacy
-
-        if name not in registry.REGISTRY and name in legacy.REPORTS:
-            return legacy.run_report(self, name, **params)
         spec = registry.get(name)
         return spec.run(self.ctx, spec.params.model_validate(params))
 
