@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from leadledger.ledger.derived import current_leads
-from leadledger.ledger.ingest import MAX_BATCH, form_lead_id, utm_channel
+from leadledger.ledger.imports.events import MAX_BATCH, form_lead_id, utm_channel
 from leadledger.service import Workspace
 from leadledger.web.app import create_app
 
@@ -295,7 +295,7 @@ def test_form_without_submission_id_is_one_per_minute(make_project):
 
 
 def ingest_at(ws: Workspace, form: dict[str, Any], at: dt.datetime) -> Any:
-    from leadledger.ledger.ingest import ingest_form
+    from leadledger.ledger.imports.events import ingest_form
 
     return ingest_form(ws.store, ws.cfg, form, project_dir=ws.project_dir, now=at)
 
@@ -532,7 +532,7 @@ def test_form_extra_fields_go_to_properties_never_over_the_hooks_own(make_projec
     assert count(ws, "deals") == 0
 
 
-# -- the importer's public check: the same rules as a file import -----------------------------
+# -- the validator's public check: the same rules as a file import ----------------------------
 DEALS = [
     {"deal_id": "D1", "lead_id": "L1", "created_at": "2025-01-05", "status": "won"},
     {
@@ -565,16 +565,19 @@ EXPECTED_COLUMNS = {
 
 @pytest.mark.parametrize(("kind", "rows"), [("deals", DEALS), ("leads", LEADS)])
 def test_check_records_applies_the_file_imports_rules(make_project, tmp_path, kind, rows):
-    """``Importer.check_records`` (what the events API runs) on records finds the very problems
-    a file import of the same rows quarantines, and the same good rows with the same row ids
-    (the ids the import stores)."""
-    from leadledger.ledger.importer import Importer
+    """``Validator.check_records`` (what the events API runs) on records finds the very
+    problems a file import of the same rows quarantines, and the same good rows with the same
+    row ids (the ids the import stores)."""
+    from leadledger.ledger.imports.batch import known_leads
+    from leadledger.ledger.imports.validate import Validator
 
     ws = make_project()
     fields = list(dict.fromkeys(k for r in rows for k in r))
     frame = pd.DataFrame([{f: r.get(f) for f in fields} for r in rows], dtype=object)
     frame = frame.where(frame.notna(), None)
-    good, problems, _ = Importer(ws.store, ws.project_dir, kind).check_records(frame)
+    validator = Validator(ws.cfg, kind, known_leads=known_leads(ws.store))
+    checked = validator.check_records(frame)
+    good, problems = checked.rows, checked.problems
     assert count(ws, KIND_TABLE[kind]) == 0  # checking writes nothing
 
     path = tmp_path / f"{kind}.csv"

@@ -1,6 +1,6 @@
 """Import mappings: rename columns, parse dates with given formats, map values, set constants,
 and turn one-row-per-lead exports into stage events. Presets are mappings shipped with the package
-(``leadledger/ledger/presets/*.yaml``); the format is documented in ``docs/import.md``.
+(``leadledger/ledger/imports/presets/*.yaml``); the format is documented in ``docs/import.md``.
 """
 
 from __future__ import annotations
@@ -85,7 +85,7 @@ class Mapping(BaseModel):
 
 
 def presets() -> dict[str, Path]:
-    folder = files("leadledger.ledger") / "presets"
+    folder = files("leadledger.ledger.imports") / "presets"
     return {
         p.name.removesuffix(".yaml"): Path(str(p))
         for p in folder.iterdir()
