@@ -328,12 +328,13 @@ class Store:
 
     def insert_select(self, table: str, expr: ibis.Table) -> int:
         """``INSERT INTO table SELECT …``: rows computed in the engine, never fetched (the
-        points ledger of a scoring run). Returns how many rows were added."""
+        points ledger of a scoring run). Returns how many rows were added; adding none leaves
+        the data version alone."""
         t = self.con.table(table)
         before = int(self.execute(t.count()))
         self.con.insert(table, expr)
         added = int(self.execute(t.count())) - before
-        if table not in UNVERSIONED_TABLES:
+        if added and table not in UNVERSIONED_TABLES:
             self.changed()
         return added
 

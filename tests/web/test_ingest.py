@@ -373,6 +373,21 @@ def test_api_events_on_the_demo(demo_api):
     assert imports.frame["quarantine"].iloc[0].endswith("quarantine.csv")
 
 
+def test_a_post_that_accepts_nothing_is_listed_at_once(demo_api):
+    """Issue 19: a batch that accepts nothing leaves the data version (no cached report is
+    thrown away), and the imports listing, which is not cached, shows it all the same."""
+    c, ws = demo_api
+    first = c.post("/api/v1/events", json={"events": mixed_batch()}).json()
+    version = ws.store.data_version()
+    listed = c.get("/api/v1/imports", params={"limit": 1}).json()["rows"]
+    assert {r["batch_no"] for r in listed} == {first["batch_no"]}
+    again = c.post("/api/v1/events", json={"events": mixed_batch()}).json()
+    assert again["accepted"] == 0 and again["batch_no"] == first["batch_no"] + 1
+    assert ws.store.data_version() == version
+    listed = c.get("/api/v1/imports", params={"limit": 1}).json()["rows"]
+    assert {r["batch_no"] for r in listed} == {again["batch_no"]}
+
+
 def test_api_form_hook_json_and_urlencoded(demo_api):
     c, ws = demo_api
     resp = c.post(

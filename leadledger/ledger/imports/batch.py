@@ -17,7 +17,9 @@ Idempotency is by content: :meth:`Transaction.known` tells which ids (``row_id``
 table, ``event_id`` of ``ingested_events``) a table holds already, in one query, inside the
 transaction; the caller counts them as skipped and leaves them out.
 
-The data version (``Store.data_version``) goes up once, at commit, when the batch wrote.
+The data version (``Store.data_version``) goes up once, at commit, when rows were appended to a
+table that reports read; a batch that accepted nothing (a re-import, a post of duplicates or of
+rejected events) writes its ``imports`` row and leaves the version as it was.
 """
 
 from __future__ import annotations
