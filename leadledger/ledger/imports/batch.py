@@ -12,6 +12,8 @@ two writers never take the same number or both write a row that neither had seen
 - in the batch folder ``imports/NNNNN-<name>/`` of the project, when the batch has one:
   ``quarantine.csv`` (the rejected records) and ``report.json``. They are written last, inside
   the transaction, and removed again if it rolls back: a failed batch leaves no trace.
+  ``quarantine.csv`` reads back as it was written: every cell holding a line break (CR or LF)
+  is quoted.
 
 Idempotency is by content: :meth:`Transaction.known` tells which ids (``row_id`` of a ledger
 table, ``event_id`` of ``ingested_events``) a table holds already, in one query, inside the
@@ -256,8 +258,15 @@ def write(store: Store, batch: Batch, project_dir: Path | None = None) -> Writte
 
 # -- quarantine.csv ------------------------------------------------------------------------------
 def write_csv(path: Path, frame: pd.DataFrame) -> None:
-    """The rejected records as CSV (pandas' layout: ``,``, ``\\n`` between records)."""
-    frame.to_csv(path, index=False)
+    """A CSV that reads back as written: pandas' layout (``,``, ``\\n`` between records,
+    minimal quoting), and every cell that holds a CR or an LF quoted (pandas quotes only the
+    characters of its own line end, so a bare CR went out unquoted: one record read as two)."""
+    # written with CRLF line ends, the csv module quotes every cell holding CR or LF; the line
+    # ends, outside the quotes, then become LF again (a doubled quote "" opens and closes)
+    text = frame.to_csv(index=False, lineterminator="\r\n")
+    parts = text.split('"')
+    parts[::2] = [p.replace("\r\n", "\n") for p in parts[::2]]
+    path.write_text('"'.join(parts), encoding="utf-8", newline="")
 
 
 # -- what the checks ask the ledger ---------------------------------------------------------------
