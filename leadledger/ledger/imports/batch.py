@@ -13,7 +13,10 @@ two writers never take the same number or both write a row that neither had seen
   ``quarantine.csv`` (the rejected records) and ``report.json``. They are written last, inside
   the transaction, and removed again if it rolls back: a failed batch leaves no trace.
   ``quarantine.csv`` reads back as it was written: every cell holding a line break (CR or LF)
-  is quoted.
+  is quoted; and a text cell that a spreadsheet would run as a formula (starting with ``=``,
+  ``+``, ``-``, ``@``, a tab or a carriage return) gets a single quote before it (OWASP's rule
+  against CSV injection). Only there: report.json, the API's answers and the ledger keep the
+  values as they came.
 
 Idempotency is by content: :meth:`Transaction.known` tells which ids (``row_id`` of a ledger
 table, ``event_id`` of ``ingested_events``) a table holds already, in one query, inside the
@@ -45,6 +48,8 @@ from leadledger.ledger.store import Store
 LOCK = "leadledger batch"
 #: Where the batch folders are, in the project folder.
 FOLDER = "imports"
+#: A cell starting with one of these is a formula to a spreadsheet (OWASP, CSV injection).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclasses.dataclass
@@ -257,13 +262,27 @@ def write(store: Store, batch: Batch, project_dir: Path | None = None) -> Writte
 
 
 # -- quarantine.csv ------------------------------------------------------------------------------
+def neutralise(value: Any) -> Any:
+    """A text cell a spreadsheet would take for a formula, with a single quote before it;
+    any other value as it is."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
 def write_csv(path: Path, frame: pd.DataFrame) -> None:
     """A CSV that reads back as written: pandas' layout (``,``, ``\\n`` between records,
-    minimal quoting), and every cell that holds a CR or an LF quoted (pandas quotes only the
-    characters of its own line end, so a bare CR went out unquoted: one record read as two)."""
+    minimal quoting), every cell that holds a CR or an LF quoted (pandas quotes only the
+    characters of its own line end, so a bare CR went out unquoted: one record read as two),
+    and formula cells, the header's too, neutralised (:func:`neutralise`)."""
+    safe = frame.copy()
+    safe.columns = [neutralise(str(c)) for c in frame.columns]
+    for i, dtype in enumerate(safe.dtypes):
+        if pd.api.types.is_string_dtype(dtype):
+            safe.isetitem(i, safe.iloc[:, i].map(neutralise))
     # written with CRLF line ends, the csv module quotes every cell holding CR or LF; the line
     # ends, outside the quotes, then become LF again (a doubled quote "" opens and closes)
-    text = frame.to_csv(index=False, lineterminator="\r\n")
+    text = safe.to_csv(index=False, lineterminator="\r\n")
     parts = text.split('"')
     parts[::2] = [p.replace("\r\n", "\n") for p in parts[::2]]
     path.write_text('"'.join(parts), encoding="utf-8", newline="")
