@@ -279,7 +279,7 @@ def write_csv(path: Path, frame: pd.DataFrame) -> None:
     safe.columns = [neutralise(str(c)) for c in frame.columns]
     for i, dtype in enumerate(safe.dtypes):
         if pd.api.types.is_string_dtype(dtype):
-            safe.isetitem(i, safe.iloc[:, i].map(neutralise))
+            safe.isetitem(i, safe.iloc[:, i].map(neutralise).to_numpy())
     # written with CRLF line ends, the csv module quotes every cell holding CR or LF; the line
     # ends, outside the quotes, then become LF again (a doubled quote "" opens and closes)
     text = safe.to_csv(index=False, lineterminator="\r\n")

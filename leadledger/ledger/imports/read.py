@@ -264,7 +264,7 @@ def _read_jsonl(path: Path, encoding: str | None) -> ReadResult:
             f"{path}: cannot decode as {enc}: {exc}", hint="pass --encoding"
         ) from exc
     text = text.removeprefix("\ufeff")
-    records: list[dict] = []
+    records: list[dict[str, str | None]] = []
     rows: list[int] = []
     bad: list[BadRecord] = []
     if text.lstrip().startswith("["):

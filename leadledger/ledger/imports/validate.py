@@ -24,7 +24,7 @@ import json
 import re
 import zoneinfo
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -104,7 +104,8 @@ def stable_ids(frame: pd.DataFrame, columns: Sequence[str], prefix: str) -> pd.S
         text = text.where(col.notna(), "\x00")
         parts.append(text)
     joined = parts[0].str.cat(parts[1:], sep="\x1f") if len(parts) > 1 else parts[0]
-    return prefix + joined.map(lambda s: hashlib.sha1(s.encode("utf-8")).hexdigest()[:24])
+    ids: pd.Series = prefix + joined.map(lambda s: hashlib.sha1(s.encode("utf-8")).hexdigest()[:24])
+    return ids
 
 
 def no_known_leads(ids: set[str]) -> set[str]:
@@ -167,7 +168,7 @@ class Validator:
             raise MappingError("stage_columns apply to 'leads' or 'stages' imports only")
 
     # -- checking ----------------------------------------------------------------------
-    def check(self, reads: Sequence[tuple[str, ReadResult]]) -> list[Checked]:
+    def check(self, reads: Iterable[tuple[str, ReadResult]]) -> list[Checked]:
         """Check the files of one import (``(file, what the reader read)`` each), together: a
         lead row without ``created_at`` may update a lead that a row of another file creates.
         Every problem is listed; nothing is dropped."""
@@ -215,7 +216,7 @@ class Validator:
         the problems learn their file and row."""
         raw, file, problems = read.frame, checked.file, checked.problems
         if problems:
-            where = raw.index.get_indexer([p.index for p in problems])
+            where = raw.index.get_indexer(pd.Index([p.index for p in problems]))
             for p, row in zip(problems, raw[ROW].to_numpy()[where], strict=True):
                 p.file, p.row = file, int(row)
         bad_index = sorted({p.index for p in problems})
@@ -348,7 +349,8 @@ class Validator:
             return self._parse_timestamps(field.name, col, empty, problems)
         if dtype == "date":
             ts = self._parse_timestamps(field.name, col, empty, problems)
-            return ts.dt.tz_convert(self.tz).dt.date.where(ts.notna(), None)
+            days: pd.Series = ts.dt.tz_convert(self.tz).dt.date.where(ts.notna(), None)
+            return days
         if dtype in ("float64", "int64"):
             return self._parse_numbers(field.name, col, empty, problems, integer=dtype == "int64")
         text = col.astype(object).where(~empty, None)
@@ -419,7 +421,8 @@ class Validator:
         (default: the project's)."""
         out = pd.Series(pd.NaT, index=col.index, dtype="datetime64[us, UTC]")
         if isinstance(col.dtype, pd.DatetimeTZDtype):
-            return col.dt.tz_convert("UTC").astype("datetime64[us, UTC]")
+            utc: pd.Series = col.dt.tz_convert("UTC").astype("datetime64[us, UTC]")
+            return utc
         if pd.api.types.is_datetime64_dtype(col.dtype):
             out = self._localize(col.astype("datetime64[us]"))
             self._report_bad_ts(name, col, out, ~col.isna(), problems, "a local time that exists")
@@ -469,7 +472,8 @@ class Validator:
             local.loc[date_only] = days.dt.tz_localize(
                 self.tz, ambiguous=np.ones(len(days), dtype=bool), nonexistent="shift_forward"
             )
-        return local.dt.tz_convert("UTC").astype("datetime64[us, UTC]")
+        utc: pd.Series = local.dt.tz_convert("UTC").astype("datetime64[us, UTC]")
+        return utc
 
     def _parse_iso(self, text: pd.Series) -> pd.Series:
         out = pd.Series(pd.NaT, index=text.index, dtype="datetime64[us, UTC]")
