@@ -92,7 +92,7 @@ def load_company(folder: Path, company: Any) -> Workspace:
         shutil.rmtree(folder)
     init_project(folder, config_text=company.config_text)
     ws = Workspace(folder)
-    from leadledger.ledger.importer import stable_ids
+    from leadledger.ledger.imports.validate import stable_ids
 
     store = ws.store
     now = pd.Timestamp.now(tz="UTC")

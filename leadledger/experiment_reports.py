@@ -23,8 +23,8 @@ from leadledger.errors import (
     RejectedRows,
 )
 from leadledger.experiments import assignment, lift, stats
-from leadledger.ledger.importer import file_sha256
-from leadledger.ledger.readers import ROW, read_file
+from leadledger.ledger.imports import batch
+from leadledger.ledger.imports.read import ROW, file_sha256, read_file
 from leadledger.report import Report
 from leadledger.reports.legacy import check_stage, parse_as_of, skip_note
 from leadledger.suggest import did_you_mean
@@ -608,44 +608,30 @@ def experiment_import(
             )
     if problems:
         raise _reject(path, problems)
-    batch_no = ws.store.next_batch_no()
     now = pd.Timestamp.now(tz="UTC")
     new = pd.DataFrame(new_rows, columns=["lead_id", "group", "row"])
     read_count = len(rows) + duplicates
-    with ws.store.transaction():
-        if not new.empty:
-            ws.store.append(
-                GROUPS_TABLE,
-                pd.DataFrame(
-                    {
-                        "experiment": exp.name,
-                        "lead_id": new["lead_id"].astype(str),
-                        "group": new["group"].astype(str),
-                        "batch_no": batch_no,
-                        "imported_at": now,
-                    }
-                ),
-            )
-        ws.store.append(
-            "imports",
-            pd.DataFrame(
-                [
-                    {
-                        "batch_no": batch_no,
-                        "batch_id": f"{batch_no}",
-                        "kind": GROUPS_TABLE,
-                        "file": str(path),
-                        "sha256": file_sha256(path),
-                        "read": read_count,
-                        "accepted": len(new),
-                        "rejected": 0,
-                        "skipped": read_count - len(new),
-                        "started_at": now,
-                        "finished_at": pd.Timestamp.now(tz="UTC"),
-                    }
-                ]
-            ),
-        )
+    membership = pd.DataFrame(
+        {
+            "experiment": exp.name,
+            "lead_id": new["lead_id"].astype(str),
+            "group": new["group"].astype(str),
+        }
+    )
+    batch_no = batch.write(
+        ws.store,
+        batch.Batch(
+            kind=GROUPS_TABLE,
+            sources=[
+                batch.Source(
+                    str(path), file_sha256(path), read_count, len(new), 0, read_count - len(new)
+                )
+            ],
+            rows=[(GROUPS_TABLE, membership)],
+            started_at=now,
+            at=now,
+        ),
+    ).batch_no
     members = _imported_assignment(ws, exp, parse_as_of(ws, None))
     counts = _group_counts(members)
     not_in_ledger = int((~members["in_ledger"]).sum()) if len(members) else 0

@@ -24,7 +24,8 @@ from leadledger.errors import (
     ScoringNotConfigured,
 )
 from leadledger.ledger.derived import current_leads
-from leadledger.ledger.importer import stable_ids
+from leadledger.ledger.imports import batch
+from leadledger.ledger.imports.validate import stable_ids
 from leadledger.report import Report
 from leadledger.reports.legacy import check_stage, last_activity_date, parse_as_of, parse_window
 from leadledger.scoring import backtest as bt
@@ -281,59 +282,35 @@ def _record(
     ws: Workspace, scoring: Scoring, as_of: pd.Timestamp, events: pd.DataFrame
 ) -> tuple[int, bool, pd.DataFrame]:
     """The points ledger (in the engine, INSERT … SELECT) and the stage events, in one
-    transaction with an ``imports`` row that numbers the batch. Writers are serialised (an
-    advisory lock on PostgreSQL, the file lock on DuckDB) and everything is re-checked inside
-    the transaction, so two runs at once never write a ledger or an MQL event twice.
+    transaction with an ``imports`` row that numbers the batch (``ledger.imports.batch``, the
+    one writer). Writers are serialised (the batch lock on PostgreSQL, the file lock on DuckDB)
+    and everything is re-checked inside the transaction, so two runs at once never write a
+    ledger or an MQL event twice.
     Returns (ledger rows written, whether this as-of was already recorded, the events written)."""
-    store = ws.store
     now = pd.Timestamp.now(tz="UTC")
     written = 0
-    with store.transaction():
-        store.lock("leadledger score")
-        batch_no = store.next_batch_no()
+    with batch.transaction(ws.store) as tx:
         kept = _already_scored(ws, as_of)
         write_ledger = not kept
         events = _still_new(ws, scoring, events)
         if write_ledger:
-            led = rules.ledger(store.tables(), scoring, as_of)
+            led = rules.ledger(tx.store.tables(), scoring, as_of)
             expr = led.select(
                 *rules.LEDGER_COLUMNS,
                 as_of=rules.as_of_literal(as_of),
-                batch_no=ibis.literal(batch_no, type="int64"),
+                batch_no=ibis.literal(tx.batch_no, type="int64"),
                 scored_at=rules.as_of_literal(now),
             )
-            before = int(store.execute(store.table(EVENTS_TABLE).count()))
-            store.con.insert(EVENTS_TABLE, expr)
-            store.changed()
-            written = int(store.execute(store.table(EVENTS_TABLE).count())) - before
+            written = tx.append_select(EVENTS_TABLE, expr)
         if not events.empty:
             rows = events.assign(source=SOURCE, source_stage=events["stage"])
             rows["row_id"] = stable_ids(rows, ["lead_id", "stage", "entered_at"], "se_")
-            rows = rows.assign(batch_no=batch_no, row_no=np.arange(1, len(rows) + 1))
-            rows["imported_at"] = now
-            store.append("stage_events", rows)
+            rows = rows.assign(row_no=np.arange(1, len(rows) + 1))
+            tx.append("stage_events", rows, at=now)
         if write_ledger or not events.empty:
             sha = _run_key(as_of)
-            store.append(
-                "imports",
-                pd.DataFrame(
-                    [
-                        {
-                            "batch_no": batch_no,
-                            "batch_id": f"{batch_no}",
-                            "kind": "score",
-                            "file": f"{SOURCE} --as-of {as_of.isoformat()}",
-                            "sha256": sha,
-                            "read": written,
-                            "accepted": len(events),
-                            "rejected": 0,
-                            "skipped": 0,
-                            "started_at": now,
-                            "finished_at": pd.Timestamp.now(tz="UTC"),
-                        }
-                    ]
-                ),
-            )
+            source = f"{SOURCE} --as-of {as_of.isoformat()}"
+            tx.record("score", [batch.Source(source, sha, written, len(events))], now)
     return written, kept, events
 
 

@@ -11,8 +11,8 @@ from typing import Any
 from leadledger.config import CONFIG_NAME, default_config_text, find_project_dir, load_config
 from leadledger.config.models import ProjectConfig
 from leadledger.errors import ProjectExists, ProjectNotFound
-from leadledger.ledger.importer import Importer, ImportResult, Progress
-from leadledger.ledger.mapping import load_mapping
+from leadledger.ledger.imports.files import ImportResult, Progress, import_files
+from leadledger.ledger.imports.mapping import load_mapping
 from leadledger.ledger.store import Store
 from leadledger.reports import registry
 from leadledger.reports.context import Clock, Ctx, system_clock
@@ -98,10 +98,15 @@ class Workspace:
         progress: Progress | None = None,
     ) -> ImportResult:
         m = load_mapping(mapping, preset) if (mapping or preset) else None
-        importer = Importer(
-            self.store, self.project_dir, kind, m, encoding=encoding, progress=progress
+        return import_files(
+            self.store,
+            self.project_dir,
+            kind,
+            [Path(f) for f in files],
+            m,
+            encoding=encoding,
+            progress=progress,
         )
-        return importer.run([Path(f) for f in files])
 
     # -- reports ------------------------------------------------------------------------
     def today(self) -> dt.date:
@@ -283,14 +288,14 @@ class Workspace:
     # -- ingestion (API events, website form hook) ---------------------------------------
     def ingest_events(self, events: Sequence[Any]) -> Any:
         """Append a batch of lead/stage/touch/deal events, idempotent by event id
-        (``POST /api/v1/events``); see ``ledger.ingest.ingest_events``."""
-        from leadledger.ledger.ingest import ingest_events
+        (``POST /api/v1/events``); see ``ledger.imports.events.ingest_events``."""
+        from leadledger.ledger.imports.events import ingest_events
 
         return ingest_events(self.store, self.cfg, events, project_dir=self.project_dir)
 
     def ingest_form(self, form: dict[str, Any]) -> Any:
         """A website form submission: create or update the lead by e-mail and record the touch
-        (``POST /api/v1/hooks/form``); see ``ledger.ingest.ingest_form``."""
-        from leadledger.ledger.ingest import ingest_form
+        (``POST /api/v1/hooks/form``); see ``ledger.imports.events.ingest_form``."""
+        from leadledger.ledger.imports.events import ingest_form
 
         return ingest_form(self.store, self.cfg, form, project_dir=self.project_dir)

@@ -272,5 +272,7 @@ SERVICE_TABLES = {
     "data_version": DATA_VERSION_SCHEMA,
 }
 #: Writes to these do not change a report: they leave the data version alone (the token table
-#: records no use, but a revoked token must not invalidate every cached report either).
-UNVERSIONED_TABLES = frozenset({"api_tokens", "data_version"})
+#: records no use, but a revoked token must not invalidate every cached report either; the
+#: ``imports`` rows and the event ids received are the bookkeeping of a batch: a re-import that
+#: accepts nothing writes its ``imports`` row and changes no number).
+UNVERSIONED_TABLES = frozenset({"api_tokens", "data_version", "imports", "ingested_events"})

@@ -301,13 +301,24 @@ class Store:
             key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
             self._execute(f"SELECT pg_advisory_xact_lock({key})")
 
+    @property
+    def in_transaction(self) -> bool:
+        """Whether a :meth:`transaction` is open."""
+        return self._in_tx
+
+    def columns(self, table: str) -> list[str]:
+        """The table's column names, in order (asking the engine costs a query: kept)."""
+        names = self._columns.get(table)
+        if names is None:
+            names = self._columns[table] = list(self.con.table(table).schema().names)
+        return names
+
     def append(self, table: str, frame: pd.DataFrame) -> int:
-        """Append rows (columns in the table's order; missing ones are NULL)."""
+        """Append rows (columns in the table's order; missing ones are NULL). Writers go
+        through :mod:`leadledger.ledger.imports.batch`, which numbers the batch."""
         if frame.empty:
             return 0
-        names = self._columns.get(table)
-        if names is None:  # asking the engine for the schema costs a query per append
-            names = self._columns[table] = list(self.con.table(table).schema().names)
+        names = self.columns(table)
         cols = [c for c in names if c in frame.columns]
         frame = frame[cols]
         if self.dialect == "duckdb":
@@ -326,6 +337,18 @@ class Store:
         if table not in UNVERSIONED_TABLES:
             self.changed()
         return len(frame)
+
+    def insert_select(self, table: str, expr: ibis.Table) -> int:
+        """``INSERT INTO table SELECT …``: rows computed in the engine, never fetched (the
+        points ledger of a scoring run). Returns how many rows were added; adding none leaves
+        the data version alone."""
+        t = self.con.table(table)
+        before = int(self.execute(t.count()))
+        self.con.insert(table, expr)
+        added = int(self.execute(t.count())) - before
+        if added and table not in UNVERSIONED_TABLES:
+            self.changed()
+        return added
 
     def _copy_postgres(self, table: str, frame: pd.DataFrame, cols: list[str]) -> None:
         buf = io.StringIO()

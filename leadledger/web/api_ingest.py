@@ -1,6 +1,6 @@
 """``/api/v1`` ingestion: a batch of events, and a website form hook (scope ``write``).
 
-Both run the core (:mod:`leadledger.ledger.ingest`) through the façade under the project's
+Both run the core (:mod:`leadledger.ledger.imports.events`) through the façade under the project's
 lock (``st.call``): one transaction per call, idempotent by event id / submission id.
 """
 
@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from leadledger.errors import InvalidArgument, Unauthorized
-from leadledger.ledger.ingest import MAX_BATCH
+from leadledger.ledger.imports.events import MAX_BATCH
 from leadledger.web.app import WRITE, AppState, error_body, state, token_of
 
 router = APIRouter(prefix="/api/v1", tags=["ingestion"])

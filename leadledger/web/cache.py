@@ -47,6 +47,8 @@ if TYPE_CHECKING:
 
 #: Façade methods whose result depends only on the data, the arguments and the clock (no
 #: writes, no side effects). ``alerts`` only without a webhook (sending is a side effect).
+#: ``imports`` is not one: it lists the ``imports`` table, whose rows (a re-import that accepts
+#: nothing) leave the data version alone; reading it is cheap.
 CACHED = frozenset(
     {
         "report",
@@ -64,7 +66,6 @@ CACHED = frozenset(
         "sla",
         "decay",
         "alerts",
-        "imports",
         "executive_report",
     }
 )

@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from leadledger.ledger.derived import current_leads
-from leadledger.ledger.readers import detect_encoding, read_file
+from leadledger.ledger.imports.read import detect_encoding, read_file
 
 PEOPLE = [
     ("L1", "2024-03-04 09:15", "José Müller", "Café Olé S.L."),

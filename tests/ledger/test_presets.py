@@ -15,7 +15,7 @@ import pytest
 
 from leadledger.errors import MappingError
 from leadledger.ledger.derived import current_leads
-from leadledger.ledger.mapping import load_mapping, presets
+from leadledger.ledger.imports.mapping import load_mapping, presets
 from tests.conftest import write_csv
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from leadledger.ledger.derived import current_leads
-from leadledger.ledger.ingest import MAX_BATCH, form_lead_id, utm_channel
+from leadledger.ledger.imports.events import MAX_BATCH, form_lead_id, utm_channel
 from leadledger.service import Workspace
 from leadledger.web.app import create_app
 
@@ -295,7 +295,7 @@ def test_form_without_submission_id_is_one_per_minute(make_project):
 
 
 def ingest_at(ws: Workspace, form: dict[str, Any], at: dt.datetime) -> Any:
-    from leadledger.ledger.ingest import ingest_form
+    from leadledger.ledger.imports.events import ingest_form
 
     return ingest_form(ws.store, ws.cfg, form, project_dir=ws.project_dir, now=at)
 
@@ -371,6 +371,21 @@ def test_api_events_on_the_demo(demo_api):
     imports = ws.imports(limit=1)
     assert set(imports.frame["file"]) == {"POST /api/v1/events"}
     assert imports.frame["quarantine"].iloc[0].endswith("quarantine.csv")
+
+
+def test_a_post_that_accepts_nothing_is_listed_at_once(demo_api):
+    """Issue 19: a batch that accepts nothing leaves the data version (no cached report is
+    thrown away), and the imports listing, which is not cached, shows it all the same."""
+    c, ws = demo_api
+    first = c.post("/api/v1/events", json={"events": mixed_batch()}).json()
+    version = ws.store.data_version()
+    listed = c.get("/api/v1/imports", params={"limit": 1}).json()["rows"]
+    assert {r["batch_no"] for r in listed} == {first["batch_no"]}
+    again = c.post("/api/v1/events", json={"events": mixed_batch()}).json()
+    assert again["accepted"] == 0 and again["batch_no"] == first["batch_no"] + 1
+    assert ws.store.data_version() == version
+    listed = c.get("/api/v1/imports", params={"limit": 1}).json()["rows"]
+    assert {r["batch_no"] for r in listed} == {again["batch_no"]}
 
 
 def test_api_form_hook_json_and_urlencoded(demo_api):
@@ -532,7 +547,7 @@ def test_form_extra_fields_go_to_properties_never_over_the_hooks_own(make_projec
     assert count(ws, "deals") == 0
 
 
-# -- the importer's public check: the same rules as a file import -----------------------------
+# -- the validator's public check: the same rules as a file import ----------------------------
 DEALS = [
     {"deal_id": "D1", "lead_id": "L1", "created_at": "2025-01-05", "status": "won"},
     {
@@ -565,16 +580,19 @@ EXPECTED_COLUMNS = {
 
 @pytest.mark.parametrize(("kind", "rows"), [("deals", DEALS), ("leads", LEADS)])
 def test_check_records_applies_the_file_imports_rules(make_project, tmp_path, kind, rows):
-    """``Importer.check_records`` (what the events API runs) on records finds the very problems
-    a file import of the same rows quarantines, and the same good rows with the same row ids
-    (the ids the import stores)."""
-    from leadledger.ledger.importer import Importer
+    """``Validator.check_records`` (what the events API runs) on records finds the very
+    problems a file import of the same rows quarantines, and the same good rows with the same
+    row ids (the ids the import stores)."""
+    from leadledger.ledger.imports.batch import known_leads
+    from leadledger.ledger.imports.validate import Validator
 
     ws = make_project()
     fields = list(dict.fromkeys(k for r in rows for k in r))
     frame = pd.DataFrame([{f: r.get(f) for f in fields} for r in rows], dtype=object)
     frame = frame.where(frame.notna(), None)
-    good, problems, _ = Importer(ws.store, ws.project_dir, kind).check_records(frame)
+    validator = Validator(ws.cfg, kind, known_leads=known_leads(ws.store))
+    checked = validator.check_records(frame)
+    good, problems = checked.rows, checked.problems
     assert count(ws, KIND_TABLE[kind]) == 0  # checking writes nothing
 
     path = tmp_path / f"{kind}.csv"

@@ -1,4 +1,5 @@
-"""Read CSV (any delimiter, detected encoding), Parquet and JSON Lines into string columns.
+"""Read CSV (any delimiter, detected encoding), Parquet and JSON Lines into string columns: the
+first step of a file import (:mod:`leadledger.ledger.imports.files`).
 
 Every record keeps its position in the file as ``_row``: the spreadsheet row number (the header
 is row 1, so the first record is row 2; blank lines count, a quoted value spanning lines is one
@@ -12,6 +13,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import gzip
+import hashlib
 import io
 import json
 import unicodedata
@@ -262,7 +264,7 @@ def _read_jsonl(path: Path, encoding: str | None) -> ReadResult:
             f"{path}: cannot decode as {enc}: {exc}", hint="pass --encoding"
         ) from exc
     text = text.removeprefix("\ufeff")
-    records: list[dict] = []
+    records: list[dict[str, str | None]] = []
     rows: list[int] = []
     bad: list[BadRecord] = []
     if text.lstrip().startswith("["):
@@ -287,7 +289,7 @@ def _read_jsonl(path: Path, encoding: str | None) -> ReadResult:
         if not isinstance(obj, dict):
             bad.append(BadRecord(n, line, "expected a JSON object"))
             continue
-        records.append({k: _json_text(v) for k, v in obj.items()})
+        records.append({k: json_text(v) for k, v in obj.items()})
         rows.append(n)
     frame = pd.DataFrame.from_records(records) if records else pd.DataFrame()
     frame = frame.astype(object).where(frame.notna(), "") if len(frame) else frame
@@ -295,7 +297,7 @@ def _read_jsonl(path: Path, encoding: str | None) -> ReadResult:
     return ReadResult(frame, bad, enc, None, "jsonl")
 
 
-def _json_text(v: object) -> str | None:
+def json_text(v: object) -> str | None:
     if v is None or isinstance(v, str):
         return v
     if isinstance(v, (dict, list)):
@@ -303,3 +305,15 @@ def _json_text(v: object) -> str | None:
     if isinstance(v, bool):
         return "true" if v else "false"
     return str(v)
+
+
+def file_sha256(path: Path) -> str:
+    """The file's SHA-256 (hex), recorded with every import; unreadable → ImportFileError."""
+    h = hashlib.sha256()
+    try:
+        with path.open("rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                h.update(chunk)
+    except OSError as exc:
+        raise ImportFileError(f"{path}: {exc}") from exc
+    return h.hexdigest()

@@ -1,27 +1,30 @@
-"""Import files into the ledger: map, validate, quarantine, deduplicate, append in one transaction.
+"""Check records of an import kind: map, type and validate them; nothing is written.
 
-Accounting, always: ``read = accepted + rejected + skipped`` where *skipped* are rows already in
-the ledger (or repeated in the same import): identical content, hence the same row id. Rejected
-rows go to ``quarantine.csv`` with the file, row, column, value and what was expected, beside
-``report.json``. Everything an import writes is appended in one transaction.
+Pure: a frame in (as a reader gives it: text columns, ``_row`` = each record's place in its
+file), the typed rows with their content ids and every problem out (file, row, column, value,
+what was expected), apart from the records they reject. The ledger is never opened: the one
+question that needs it, which leads exist already (a lead row without ``created_at`` updates a
+known lead), goes through the ``known_leads`` callable the caller passes.
 
-Leads are partial updates (CRM semantics): a leads row for a lead the ledger already knows, or that
-another row of the same import creates, may carry only some fields; ``created_at`` is required
-only for a new lead. The current lead is a field-wise merge
+The same rules serve a file import (:mod:`leadledger.ledger.imports.files`) and the events API
+(:mod:`leadledger.ledger.imports.events`), so a row is the same whichever way it came.
+
+Leads are partial updates (CRM semantics): a leads row for a lead the ledger already knows, or
+that another row of the same import creates, may carry only some fields; ``created_at`` is
+required only for a new lead. The current lead is a field-wise merge
 (``leadledger.ledger.derived.current_leads``).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import difflib
 import hashlib
 import json
 import re
 import zoneinfo
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,14 +32,15 @@ import numpy as np
 import pandas as pd
 
 from leadledger.config.models import ProjectConfig
-from leadledger.errors import ImportFileError, InvalidArgument, MappingError
-from leadledger.ledger.mapping import Mapping
-from leadledger.ledger.readers import ROW, ReadResult, read_file
-from leadledger.ledger.schema import KINDS, Kind
-from leadledger.ledger.store import Store
+from leadledger.errors import InvalidArgument, MappingError
+from leadledger.ledger.imports.mapping import Mapping
+from leadledger.ledger.imports.read import ROW, ReadResult
+from leadledger.ledger.schema import KINDS, Field, Kind, kinds
 from leadledger.suggest import did_you_mean
 
-Progress = Callable[[str, int, int], None]
+#: Which of these lead ids the ledger holds already (the one question checking asks the ledger).
+KnownLeads = Callable[[set[str]], set[str]]
+
 AWARE_RE = r"(?:Z|[+-]\d{2}:?\d{2})$"
 MIN_YEAR, MAX_YEAR = 1900, 2200
 ISO = "ISO8601"
@@ -48,76 +52,38 @@ NEW_LEAD_ONLY = "created_at (required for a new lead)"
 
 @dataclasses.dataclass
 class Problem:
+    """One value that does not pass: where it is and what was expected instead."""
+
     index: int  # position in the frame
     column: str
     value: str
     expected: str
+    #: the file (or source) and the record's place in it (``_row``)
+    file: str = ""
+    row: int | None = None
 
 
 @dataclasses.dataclass
-class FileResult:
+class Checked:
+    """One frame checked: the rows that pass (typed, with their content ids ``row_id`` and
+    ``_row``), the stage events of their stage columns, every problem, and the rejected
+    records as the quarantine lists them (``_file``, ``_row``, ``_column``, ``_value``,
+    ``_expected``, then the record's own columns)."""
+
     file: str
-    read: int = 0
-    accepted: int = 0
-    rejected: int = 0
-    skipped: int = 0
-    stage_events_new: int = 0
-    stage_events_skipped: int = 0
-    encoding: str | None = None
-    delimiter: str | None = None
-    format: str | None = None
+    rows: pd.DataFrame
+    events: pd.DataFrame
+    problems: list[Problem]
+    rejected: pd.DataFrame
+    #: records rejected (a record with several problems counts once)
+    rejected_count: int = 0
+    rejections_by_column: dict[str, int] = dataclasses.field(default_factory=dict)
+    #: columns of the file that are not imported (kinds without properties)
     ignored_columns: list[str] = dataclasses.field(default_factory=list)
+    #: columns kept in ``properties``
     properties_columns: list[str] = dataclasses.field(default_factory=list)
     #: mapped columns the file does not have (skipped: ``skip_missing_columns``)
     missing_columns: list[str] = dataclasses.field(default_factory=list)
-    #: blank lines / rows of empty cells in a CSV (no data: not records, not counted as read)
-    blank_rows: int = 0
-    rejections_by_column: dict[str, int] = dataclasses.field(default_factory=dict)
-
-
-@dataclasses.dataclass
-class ImportResult:
-    kind: str
-    batch_no: int
-    files: list[FileResult]
-    report_path: Path | None = None
-    quarantine_path: Path | None = None
-    sample_rejections: list[dict[str, Any]] = dataclasses.field(default_factory=list)
-
-    def total(self, name: str) -> int:
-        return sum(getattr(f, name) for f in self.files)
-
-    @property
-    def read(self) -> int:
-        return self.total("read")
-
-    @property
-    def accepted(self) -> int:
-        return self.total("accepted")
-
-    @property
-    def rejected(self) -> int:
-        return self.total("rejected")
-
-    @property
-    def skipped(self) -> int:
-        return self.total("skipped")
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            "batch_no": self.batch_no,
-            "read": self.read,
-            "accepted": self.accepted,
-            "rejected": self.rejected,
-            "skipped": self.skipped,
-            "stage_events_new": self.total("stage_events_new"),
-            "stage_events_skipped": self.total("stage_events_skipped"),
-            "files": [dataclasses.asdict(f) for f in self.files],
-            "report": str(self.report_path) if self.report_path else None,
-            "quarantine": str(self.quarantine_path) if self.quarantine_path else None,
-            "sample_rejections": self.sample_rejections,
-        }
 
 
 def _norm(name: str) -> str:
@@ -138,39 +104,40 @@ def stable_ids(frame: pd.DataFrame, columns: Sequence[str], prefix: str) -> pd.S
         text = text.where(col.notna(), "\x00")
         parts.append(text)
     joined = parts[0].str.cat(parts[1:], sep="\x1f") if len(parts) > 1 else parts[0]
-    return prefix + joined.map(lambda s: hashlib.sha1(s.encode("utf-8")).hexdigest()[:24])
+    ids: pd.Series = prefix + joined.map(lambda s: hashlib.sha1(s.encode("utf-8")).hexdigest()[:24])
+    return ids
 
 
-class Importer:
-    """Imports files of one kind into a store."""
+def no_known_leads(ids: set[str]) -> set[str]:
+    """A ledger that holds no lead yet."""
+    return set()
+
+
+class Validator:
+    """The checks of one import kind, for a project's config and a mapping."""
 
     def __init__(
         self,
-        store: Store,
-        project_dir: Path,
+        cfg: ProjectConfig,
         kind: str,
         mapping: Mapping | None = None,
         *,
-        encoding: str | None = None,
-        progress: Progress | None = None,
+        known_leads: KnownLeads = no_known_leads,
     ) -> None:
         if kind not in KINDS:
             raise InvalidArgument(
                 f"unknown import kind '{kind}'",
                 hint=did_you_mean(kind, KINDS) or f"kinds: {', '.join(KINDS)}",
             )
-        self.store = store
-        self.cfg: ProjectConfig = store.cfg
-        self.project_dir = project_dir
-        self.kind: Kind = store.kinds[kind]
+        self.cfg = cfg
+        self.kind: Kind = kinds(cfg)[kind]
         self.mapping = mapping or Mapping()
         if self.mapping.kind and self.mapping.kind != kind:
             raise MappingError(
                 f"the mapping is for '{self.mapping.kind}' imports, not '{kind}'",
                 hint=f"run 'leadledger import {self.mapping.kind} ...'",
             )
-        self.encoding = encoding or self.mapping.encoding
-        self.progress = progress or (lambda step, done, total: None)
+        self.known_leads = known_leads
         tz = self.mapping.timezone or self.cfg.timezone
         try:
             self.tz = zoneinfo.ZoneInfo(tz)
@@ -200,173 +167,58 @@ class Importer:
         if self.mapping.stage_columns and self.kind.name not in ("leads", "stages"):
             raise MappingError("stage_columns apply to 'leads' or 'stages' imports only")
 
-    # -- the import ----------------------------------------------------------------------
-    def run(self, files: Sequence[Path]) -> ImportResult:
-        if not files:
-            raise InvalidArgument("no files to import")
-        batch_no = self.store.next_batch_no()
-        started = pd.Timestamp.now(tz="UTC")
-        result = ImportResult(self.kind.name, batch_no, [])
-        quarantine: list[pd.DataFrame] = []
-        prepared: list[tuple[FileResult, pd.DataFrame, pd.DataFrame]] = []
-        seen_ids: set[str] = set()
-        seen_event_ids: set[str] = set()
-        checked: list[tuple[ReadResult, FileResult, pd.DataFrame, pd.DataFrame, list[Problem]]] = []
-        for path in files:
-            path = Path(path)
-            self.progress(f"reading {path.name}", 0, 4)
-            read = read_file(path, delimiter=self.mapping.delimiter, encoding=self.encoding)
-            fres = FileResult(
-                str(path),
-                read=read.read,
-                encoding=read.encoding,
-                delimiter=read.delimiter,
-                format=read.format,
-                blank_rows=read.blank,
-            )
-            self.progress(f"checking {path.name}", 1, 4)
-            typed, events, problems = self._check(read, fres, str(path))
-            checked.append((read, fres, typed, events, problems))
+    # -- checking ----------------------------------------------------------------------
+    def check(self, reads: Iterable[tuple[str, ReadResult]]) -> list[Checked]:
+        """Check the files of one import (``(file, what the reader read)`` each), together: a
+        lead row without ``created_at`` may update a lead that a row of another file creates.
+        Every problem is listed; nothing is dropped."""
+        started = [(read, self._check(read, file)) for file, read in reads]
         if self.kind.name == "leads":
-            self._check_new_leads([(c[2], c[4]) for c in checked])
-        row_base = 0
-        for read, fres, typed, events, problems in checked:
-            good, events, rejected = self._split(read, fres, fres.file, typed, events, problems)
-            quarantine.append(rejected)
-            # rows repeated within this import (same content, hence the same row id)
-            dup_mask = good["row_id"].isin(seen_ids) | good["row_id"].duplicated()
-            fres.skipped += int(dup_mask.sum())
-            good = good[~dup_mask]
-            seen_ids.update(good["row_id"])
-            if not events.empty:
-                edup = events["row_id"].isin(seen_event_ids) | events["row_id"].duplicated()
-                fres.stage_events_skipped += int(edup.sum())
-                events = events[~edup]
-                seen_event_ids.update(events["row_id"])
-            good = good.assign(row_no=np.arange(row_base, row_base + len(good), dtype=np.int64))
-            row_base += len(good)
-            prepared.append((fres, good, events))
-            result.files.append(fres)
+            self._check_new_leads([(c.rows, c.problems) for _, c in started])
+        return [self._split(read, c) for read, c in started]
 
-        self.progress("deduplicating", 2, 4)
-        all_good = pd.concat([p[1] for p in prepared], ignore_index=True)
-        all_events = pd.concat([p[2] for p in prepared], ignore_index=True)
-        existing = self._existing_ids(all_good)
-        existing_events = self._existing_event_ids(all_events)
-        now = pd.Timestamp.now(tz="UTC")
-        news: list[pd.DataFrame] = []
-        events_to_write: list[pd.DataFrame] = []
-        for fres, good, events in prepared:
-            # a row already in the ledger (any version) is a repeat: re-imports change nothing
-            known = good["row_id"].isin(existing)
-            fres.skipped += int(known.sum())
-            news.append(good[~known])
-            if not events.empty:
-                eknown = events["row_id"].isin(existing_events)
-                fres.stage_events_skipped += int(eknown.sum())
-                enew = events[~eknown]
-                fres.stage_events_new = len(enew)
-                events_to_write.append(enew)
-        for fres, new in zip(result.files, news, strict=True):
-            fres.accepted = len(new)
-            assert fres.accepted + fres.rejected + fres.skipped == fres.read, fres
-
-        self.progress("writing", 3, 4)
-        with self.store.transaction():
-            rows = pd.concat(news, ignore_index=True)
-            if not rows.empty:
-                rows = rows.assign(batch_no=batch_no, imported_at=now)
-                self.store.append(self.kind.table, rows.drop(columns=[ROW], errors="ignore"))
-            if events_to_write:
-                ev = pd.concat(events_to_write, ignore_index=True)
-                if not ev.empty:
-                    ev = ev.assign(
-                        batch_no=batch_no,
-                        row_no=np.arange(len(ev), dtype=np.int64),
-                        imported_at=now,
-                    )
-                    self.store.append("stage_events", ev)
-            for fres in result.files:
-                self.store.append(
-                    "imports",
-                    pd.DataFrame(
-                        [
-                            {
-                                "batch_no": batch_no,
-                                "batch_id": f"{batch_no}",
-                                "kind": self.kind.name,
-                                "file": fres.file,
-                                "sha256": file_sha256(Path(fres.file)),
-                                "read": fres.read,
-                                "accepted": fres.accepted,
-                                "rejected": fres.rejected,
-                                "skipped": fres.skipped,
-                                "started_at": started,
-                                "finished_at": pd.Timestamp.now(tz="UTC"),
-                            }
-                        ]
-                    ),
-                )
-        self.progress("done", 4, 4)
-        self._write_report(result, quarantine)
-        return result
-
-    # -- checking records that did not come from a file -----------------------------------
-    def check_records(
-        self, frame: pd.DataFrame, source: str = "(records)"
-    ) -> tuple[pd.DataFrame, list[Problem], FileResult]:
+    def check_records(self, frame: pd.DataFrame, source: str = "(records)") -> Checked:
         """Every rule of a file import, applied to records already in memory (one column per
         field name, values as a file reader gives them; ``_row`` = the caller's position of each
         record): mapping, types, dates, stage and channel mapping, required fields, the kind's
         cross checks and, for leads, ``created_at`` only for a lead the ledger (or another
-        record of ``frame``) does not create. Returns the good rows with their row ids (the
-        ``_row`` column kept), the problems (``index`` = position in ``frame``) and the file
-        result (``ignored_columns``: fields the kind does not keep). Writes nothing; the
-        ledger is only read (the known leads). Stage columns of a mapping are not supported
-        here (an event is one stage entry)."""
+        record of ``frame``) does not create. ``rows`` keep ``_row``; a problem's ``index`` is
+        its position in ``frame``; ``ignored_columns``: fields the kind does not keep. Stage
+        columns of a mapping are not supported here (an event is one stage entry)."""
         if self.mapping.stage_columns:
             raise MappingError("stage_columns apply to file imports only")
         if ROW not in frame.columns:
             frame = frame.assign(**{ROW: np.arange(len(frame), dtype=np.int64)})
         read = ReadResult(frame, [], None, None, "json")
-        fres = FileResult(source, read=len(frame), format="json")
-        typed, events, problems = self._check(read, fres, source)
-        if self.kind.name == "leads":
-            self._check_new_leads([(typed, problems)])
-        good, _, _ = self._split(read, fres, source, typed, events, problems)
-        return good, problems, fres
+        return self.check([(source, read)])[0]
 
-    # -- preparing one file -------------------------------------------------------------
-    def _check(
-        self, read: ReadResult, fres: FileResult, file: str
-    ) -> tuple[pd.DataFrame, pd.DataFrame, list[Problem]]:
-        """Map and type one file's records; every problem found is listed, nothing dropped."""
+    def _check(self, read: ReadResult, file: str) -> Checked:
+        """Map and type one file's records; every problem found is listed, nothing dropped
+        (``rows``: every record, typed; split by :meth:`_split`)."""
         raw = read.frame
-        problems: list[Problem] = []
-        data = self._rename(raw, fres, file)
+        checked = Checked(file, pd.DataFrame(), pd.DataFrame(), [], pd.DataFrame())
+        problems = checked.problems
+        data = self._rename(raw, checked, file)
         typed = pd.DataFrame(index=raw.index)
         for field in self.kind.fields:
             col = data[field.name] if field.name in data.columns else None
             typed[field.name] = self._convert(field, col, raw.index, problems)
         self._cross_checks(typed, problems)
         if self.kind.keeps_properties:
-            typed["properties"] = self._properties(raw, data, fres)
-        events = pd.DataFrame()
+            typed["properties"] = self._properties(raw, data, checked)
+        checked.rows = typed
         if self.mapping.stage_columns:
-            events = self._stage_events_from_columns(raw, typed, problems, file, fres)
-        return typed, events, problems
+            checked.events = self._stage_events_from_columns(raw, typed, problems, file, checked)
+        return checked
 
-    def _split(
-        self,
-        read: ReadResult,
-        fres: FileResult,
-        file: str,
-        typed: pd.DataFrame,
-        events: pd.DataFrame,
-        problems: list[Problem],
-    ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-        """Good rows (with their row ids) and stage events apart from the quarantined ones."""
-        raw = read.frame
+    def _split(self, read: ReadResult, checked: Checked) -> Checked:
+        """Good rows (with their row ids) and stage events apart from the rejected records;
+        the problems learn their file and row."""
+        raw, file, problems = read.frame, checked.file, checked.problems
+        if problems:
+            where = raw.index.get_indexer(pd.Index([p.index for p in problems]))
+            for p, row in zip(problems, raw[ROW].to_numpy()[where], strict=True):
+                p.file, p.row = file, int(row)
         bad_index = sorted({p.index for p in problems})
         rejected = self._quarantine_frame(raw, problems, file)
         # records that could not even be split into columns
@@ -381,25 +233,29 @@ class Importer:
                 }
             )
             rejected = pd.concat([extra, rejected], ignore_index=True)
-        fres.rejected = len(bad_index) + len(read.bad)
+        checked.rejected = rejected
+        checked.rejected_count = len(bad_index) + len(read.bad)
         counts = Counter(p.column for p in problems)
         if read.bad:
             counts[RECORD] += len(read.bad)
-        fres.rejections_by_column = dict(counts)
-        good = typed.drop(index=bad_index)
+        checked.rejections_by_column = dict(counts)
+        good = checked.rows.drop(index=bad_index)
         good[ROW] = raw.loc[good.index, ROW].to_numpy()
+        events = checked.events
         if not events.empty:
             events = events[~events["_index"].isin(bad_index)].drop(columns=["_index"])
         good = good.assign(row_id=self._row_ids(good))
-        return good.reset_index(drop=True), events.reset_index(drop=True), rejected
+        checked.rows = good.reset_index(drop=True)
+        checked.events = events.reset_index(drop=True)
+        return checked
 
-    def _required(self, field: Any) -> bool:
+    def _required(self, field: Field) -> bool:
         """Whether every row needs a value (a lead's created_at only when the lead is new)."""
         if self.kind.name == "leads" and field.name == "created_at":
             return False
         return bool(field.required)
 
-    def _rename(self, raw: pd.DataFrame, fres: FileResult, file: str) -> pd.DataFrame:
+    def _rename(self, raw: pd.DataFrame, checked: Checked, file: str) -> pd.DataFrame:
         out = pd.DataFrame(index=raw.index)
         source_cols = [c for c in raw.columns if c != ROW]
         used: set[str] = set()
@@ -407,7 +263,7 @@ class Importer:
             source = _find_column(sources, source_cols)
             if source is None:
                 if self.mapping.skip_missing_columns:
-                    fres.missing_columns.append(" | ".join(sources))
+                    checked.missing_columns.append(" | ".join(sources))
                     continue
                 hint = _suggest_column(sources[0], source_cols)
                 raise MappingError(
@@ -448,13 +304,13 @@ class Importer:
             )
         unused = [c for c in source_cols if c not in used and c not in stage_cols]
         if self.kind.keeps_properties:
-            fres.properties_columns = unused
+            checked.properties_columns = unused
         else:
-            fres.ignored_columns = unused
+            checked.ignored_columns = unused
         return out
 
-    def _properties(self, raw: pd.DataFrame, data: pd.DataFrame, fres: FileResult) -> pd.Series:
-        cols = fres.properties_columns
+    def _properties(self, raw: pd.DataFrame, data: pd.DataFrame, checked: Checked) -> pd.Series:
+        cols = checked.properties_columns
         extra_targets = [c for c in data.columns if c not in self.kind.field_names]
         if not cols and not extra_targets:
             return pd.Series([None] * len(raw), index=raw.index, dtype=object)
@@ -476,7 +332,7 @@ class Importer:
 
     # -- typing and validation ------------------------------------------------------------
     def _convert(
-        self, field: Any, col: pd.Series | None, index: pd.Index, problems: list[Problem]
+        self, field: Field, col: pd.Series | None, index: pd.Index, problems: list[Problem]
     ) -> pd.Series:
         dtype = str(field.dtype)
         if col is None:
@@ -493,7 +349,8 @@ class Importer:
             return self._parse_timestamps(field.name, col, empty, problems)
         if dtype == "date":
             ts = self._parse_timestamps(field.name, col, empty, problems)
-            return ts.dt.tz_convert(self.tz).dt.date.where(ts.notna(), None)
+            days: pd.Series = ts.dt.tz_convert(self.tz).dt.date.where(ts.notna(), None)
+            return days
         if dtype in ("float64", "int64"):
             return self._parse_numbers(field.name, col, empty, problems, integer=dtype == "int64")
         text = col.astype(object).where(~empty, None)
@@ -564,7 +421,8 @@ class Importer:
         (default: the project's)."""
         out = pd.Series(pd.NaT, index=col.index, dtype="datetime64[us, UTC]")
         if isinstance(col.dtype, pd.DatetimeTZDtype):
-            return col.dt.tz_convert("UTC").astype("datetime64[us, UTC]")
+            utc: pd.Series = col.dt.tz_convert("UTC").astype("datetime64[us, UTC]")
+            return utc
         if pd.api.types.is_datetime64_dtype(col.dtype):
             out = self._localize(col.astype("datetime64[us]"))
             self._report_bad_ts(name, col, out, ~col.isna(), problems, "a local time that exists")
@@ -614,7 +472,8 @@ class Importer:
             local.loc[date_only] = days.dt.tz_localize(
                 self.tz, ambiguous=np.ones(len(days), dtype=bool), nonexistent="shift_forward"
             )
-        return local.dt.tz_convert("UTC").astype("datetime64[us, UTC]")
+        utc: pd.Series = local.dt.tz_convert("UTC").astype("datetime64[us, UTC]")
+        return utc
 
     def _parse_iso(self, text: pd.Series) -> pd.Series:
         out = pd.Series(pd.NaT, index=text.index, dtype="datetime64[us, UTC]")
@@ -730,7 +589,7 @@ class Importer:
         typed: pd.DataFrame,
         problems: list[Problem],
         file: str,
-        fres: FileResult,
+        checked: Checked,
     ) -> pd.DataFrame:
         """One stage event per dated cell of the mapped stage columns (one row per lead)."""
         formats = self.mapping.stage_dates or self.mapping.dates.get("created_at") or None
@@ -741,7 +600,7 @@ class Importer:
                 found = _find_column([column], source_cols)
                 if found is None:
                     if self.mapping.skip_missing_columns:
-                        fres.missing_columns.append(column)
+                        checked.missing_columns.append(column)
                         continue
                     raise MappingError(
                         f"{file}: the mapping expects a stage column '{column}' (for {stage})",
@@ -797,21 +656,11 @@ class Importer:
             if no_date.any():
                 pending.append((typed, problems, no_date))
         wanted = {lead for typed, _, no_date in pending for lead in typed.loc[no_date, "lead_id"]}
-        known = creators | self._ledger_lead_ids(wanted - creators)
+        known = creators | self.known_leads(wanted - creators)
         for typed, problems, no_date in pending:
             unknown = no_date & ~typed["lead_id"].isin(list(known))
             for i in typed.index[unknown]:
                 problems.append(Problem(int(i), "created_at", "", NEW_LEAD_ONLY))
-
-    def _ledger_lead_ids(self, ids: set[str]) -> set[str]:
-        import ibis
-
-        if not ids:
-            return set()
-        table = self.store.table("leads")
-        wanted = ibis.memtable(pd.DataFrame({"lead_id": sorted(ids)}))
-        hits = table.semi_join(wanted, "lead_id").select("lead_id").distinct()
-        return set(self.store.execute(hits)["lead_id"])
 
     def _row_ids(self, good: pd.DataFrame) -> pd.Series:
         k = self.kind
@@ -824,33 +673,7 @@ class Importer:
             return ("to_id_" + given.astype(str)).where(given.notna(), ids)
         return stable_ids(good, content, k.name[:2] + "_")
 
-    # -- dedupe against the store --------------------------------------------------------
-    def _existing_ids(self, good: pd.DataFrame) -> set[str]:
-        """Row ids of this import already in the ledger, in any version: an identical row is a
-        repeat even if the record changed since (a snapshot that differs in anything, e.g. a
-        modified-date column, has another id)."""
-        import ibis
-
-        if good.empty:
-            return set()
-        table = self.store.table(self.kind.table)
-        if self.store.execute(table.count()) == 0:
-            return set()
-        ids = ibis.memtable(pd.DataFrame({"row_id": good["row_id"].unique()}))
-        hits = table.semi_join(ids, "row_id").select("row_id").distinct()
-        return set(self.store.execute(hits)["row_id"])
-
-    def _existing_event_ids(self, events: pd.DataFrame) -> set[str]:
-        import ibis
-
-        if events.empty:
-            return set()
-        table = self.store.table("stage_events")
-        ids = ibis.memtable(pd.DataFrame({"row_id": events["row_id"].unique()}))
-        hits = table.semi_join(ids, "row_id").select("row_id")
-        return set(self.store.execute(hits)["row_id"])
-
-    # -- reporting -----------------------------------------------------------------------
+    # -- the rejected records, as the quarantine lists them ------------------------------
     def _quarantine_frame(
         self, raw: pd.DataFrame, problems: list[Problem], file: str
     ) -> pd.DataFrame:
@@ -872,26 +695,6 @@ class Importer:
         )
         rest = src.drop(columns=[ROW]).reset_index(drop=True).astype(object)
         return pd.concat([meta, rest], axis=1)
-
-    def _write_report(self, result: ImportResult, quarantine: list[pd.DataFrame]) -> None:
-        stem = Path(result.files[0].file).stem if result.files else "import"
-        folder = self.project_dir / "imports" / f"{result.batch_no:05d}-{self.kind.name}-{stem}"
-        folder.mkdir(parents=True, exist_ok=True)
-        q = [f for f in quarantine if not f.empty]
-        qframe = pd.concat(q, ignore_index=True) if q else pd.DataFrame()
-        if not qframe.empty:
-            result.quarantine_path = folder / "quarantine.csv"
-            qframe.to_csv(result.quarantine_path, index=False)
-            meta = qframe[["_file", "_row", "_column", "_value", "_expected"]].head(20)
-            result.sample_rejections = [
-                {str(k).lstrip("_"): (None if pd.isna(v) else v) for k, v in r.items()}
-                for r in meta.astype(object).to_dict(orient="records")
-            ]
-        result.report_path = folder / "report.json"
-        result.report_path.write_text(
-            json.dumps(result.as_dict(), indent=2, default=str, ensure_ascii=False),
-            encoding="utf-8",
-        )
 
 
 def _is_empty(col: pd.Series) -> pd.Series:
@@ -943,19 +746,3 @@ def _value_mapper(vmap: dict[str, str]) -> Callable[[Any], Any]:
         return folded.get(v.strip().casefold(), v)
 
     return mapped
-
-
-def file_sha256(path: Path) -> str:
-    """The file's SHA-256 (hex), recorded with every import; unreadable → ImportFileError."""
-    h = hashlib.sha256()
-    try:
-        with path.open("rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                h.update(chunk)
-    except OSError as exc:
-        raise ImportFileError(f"{path}: {exc}") from exc
-    return h.hexdigest()
-
-
-def _today() -> dt.date:
-    return dt.datetime.now(dt.UTC).date()

@@ -1,12 +1,13 @@
 """Import mappings: rename columns, parse dates with given formats, map values, set constants,
 and turn one-row-per-lead exports into stage events. Presets are mappings shipped with the package
-(``leadledger/ledger/presets/*.yaml``); the format is documented in ``docs/import.md``.
+(``leadledger/ledger/imports/presets/*.yaml``); the format is documented in ``docs/import.md``.
 """
 
 from __future__ import annotations
 
 from importlib.resources import files
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from ruamel.yaml import YAML
@@ -85,7 +86,7 @@ class Mapping(BaseModel):
 
 
 def presets() -> dict[str, Path]:
-    folder = files("leadledger.ledger") / "presets"
+    folder = files("leadledger.ledger.imports") / "presets"
     return {
         p.name.removesuffix(".yaml"): Path(str(p))
         for p in folder.iterdir()
@@ -95,7 +96,7 @@ def presets() -> dict[str, Path]:
 
 def load_mapping(path: Path | None = None, preset: str | None = None) -> Mapping:
     """A mapping from a file, a preset, or both (the file's keys override the preset's)."""
-    data: dict = {}
+    data: dict[str, Any] = {}
     if preset:
         available = presets()
         if preset not in available:
@@ -137,7 +138,7 @@ def load_mapping(path: Path | None = None, preset: str | None = None) -> Mapping
         ) from exc
 
 
-def _read_yaml(path: Path) -> dict:
+def _read_yaml(path: Path) -> dict[str, Any]:
     try:
         with Path(path).open(encoding="utf-8") as fh:
             data = YAML(typ="safe").load(fh)

@@ -2,9 +2,10 @@
 
 An event is one record of an import kind, sent as JSON: ``{"event_id": "...", "type": "lead" |
 "stage" | "touch" | "deal", ...fields named as the import kinds name them}``. Events are checked
-by the importer's own rules (:class:`~leadledger.ledger.importer.Importer`: the same types, dates,
-stage and channel mapping, required fields, a lead's ``created_at`` only when the lead is new), so
-a row is the same whether it came from a file or from the API.
+by the file import's own rules (:class:`~leadledger.ledger.imports.validate.Validator`: the same
+types, dates, stage and channel mapping, required fields, a lead's ``created_at`` only when the
+lead is new), so a row is the same whether it came from a file or from the API, and written as
+one batch (:mod:`leadledger.ledger.imports.batch`) like a file import.
 
 Accounting, always: ``received = accepted + duplicate + rejected``.
 
@@ -16,7 +17,7 @@ Accounting, always: ``received = accepted + duplicate + rejected``.
   ``imports/NNNNN-events-api/quarantine.csv`` with an ``imports`` row counting them: nothing is
   dropped silently. A rejected event's id is *not* recorded: fix it and send it again.
 - *accepted*: appended, with its ``ingested_events`` row and the batch's ``imports`` rows, in ONE
-  transaction (serialised by an advisory lock on PostgreSQL; everything is re-checked inside it).
+  transaction (serialised by the batch lock on PostgreSQL; everything is re-checked inside it).
 
 A batch where every event is a duplicate writes nothing at all (re-posting a batch changes
 nothing, not even the ``imports`` table).
@@ -29,20 +30,19 @@ import datetime as dt
 import hashlib
 import json
 import re
-import weakref
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
 from leadledger.config.models import CORE_LEAD_FIELDS, ProjectConfig
 from leadledger.errors import InvalidArgument
-from leadledger.ledger.importer import Importer, Problem
-from leadledger.ledger.readers import ROW, _json_text
+from leadledger.ledger.imports import batch
+from leadledger.ledger.imports.read import ROW, json_text
+from leadledger.ledger.imports.validate import Problem, Validator
 from leadledger.ledger.schema import BOOKKEEPING
 from leadledger.ledger.store import Store
 
@@ -99,7 +99,6 @@ NOT_PROPERTIES = frozenset(
     }
 )
 
-LOCK = "leadledger ingest"
 SAME_AS_STORED = "same content as a row already in the ledger"
 SAME_AS_BATCH = "same content as another event of this batch"
 
@@ -208,10 +207,9 @@ def ingest_events(
             reject(i, "type", typ, "one of " + ", ".join(TYPES))
 
     now = pd.Timestamp.now(tz="UTC")
-    with store.transaction():
-        store.lock(LOCK)
+    with batch.transaction(store, project_dir) as tx:
         candidates = [i for i in range(n) if status[i] == ""]
-        # the importer's rules, per kind (the rows get their content ids)
+        # the file import's rules, per kind (the rows get their content ids)
         checked: dict[str, tuple[pd.DataFrame, list[Problem]]] = {}
         by_type: dict[str, list[int]] = {}
         for i in candidates:
@@ -219,16 +217,17 @@ def ingest_events(
         for typ, kind in TYPES.items():
             todo = by_type.get(typ, [])
             if todo:
-                good, bad, ignored = _check_kind(store, project_dir, kind, events, todo)
+                good, bad, ignored = _check_kind(store, kind, events, todo)
                 checked[kind] = (good, bad)
                 if ignored:
                     res.ignored_fields[typ] = ignored
         # one look-up: event ids received before, rows already in the ledger
-        known, stored_ids = _lookup(
-            store,
-            {str(ids[i]) for i in candidates},
-            {kind: good["row_id"] for kind, (good, _) in checked.items()},
-        )
+        received = ("ingested_events", "event_id")
+        wanted = {received: {str(ids[i]) for i in candidates}}
+        for kind, (good, _) in checked.items():
+            wanted[store.kinds[kind].table, "row_id"] = set(good["row_id"])
+        found = tx.known(wanted)
+        known = found[received]
         # idempotency by event id: sent before, or repeated in this batch (by an event that
         # passes the checks: a rejected event does not take its id)
         failing = {p.index for _, bad in checked.values() for p in bad}
@@ -252,7 +251,7 @@ def ingest_events(
                 continue
             good = good[status[good[ROW].to_numpy(dtype=np.int64)] == ""]
             # identical content: already in the ledger, or another event of this batch
-            stored = good["row_id"].isin(stored_ids[kind])
+            stored = good["row_id"].isin(found[store.kinds[kind].table, "row_id"])
             repeated = good["row_id"].duplicated() & ~stored
             for i in good.loc[stored, ROW]:
                 status[int(i)], dup_reason[int(i)] = "duplicate", SAME_AS_STORED
@@ -267,22 +266,35 @@ def ingest_events(
         res.duplicate = int((status == "duplicate").sum())
         res.rejected = int((status == "rejected").sum())
         assert res.accepted + res.duplicate + res.rejected == res.received
+        res.rejections = sorted(problems, key=lambda p: p["index"])
+        res.duplicates = [
+            {"index": i, "event_id": ids[i], "reason": r} for i, r in sorted(dup_reason.items())
+        ]
+        for (typ, st), k in Counter(zip(types, status, strict=True)).items():
+            counts = res.by_type.setdefault(
+                typ or NO_KIND, {"accepted": 0, "duplicate": 0, "rejected": 0}
+            )
+            counts[str(st)] += k
         if res.accepted or res.rejected:
-            res.batch_no = store.next_batch_no()
+            res.batch_no = tx.batch_no
             # an event whose row is in the ledger already is received all the same
             content = [i for i, r in dup_reason.items() if r in (SAME_AS_STORED, SAME_AS_BATCH)]
-            _write(store, res.batch_no, now, rows, status, ids, types, source, events, content)
-    res.rejections = sorted(problems, key=lambda p: p["index"])
-    res.duplicates = [
-        {"index": i, "event_id": ids[i], "reason": r} for i, r in sorted(dup_reason.items())
-    ]
-    for (typ, st), k in Counter(zip(types, status, strict=True)).items():
-        counts = res.by_type.setdefault(
-            typ or NO_KIND, {"accepted": 0, "duplicate": 0, "rejected": 0}
-        )
-        counts[str(st)] += k
-    if res.rejected and project_dir is not None and res.batch_no is not None:
-        res.quarantine = _write_quarantine(project_dir, res, ids, types, events)
+            files = res.rejected > 0 and project_dir is not None
+            done = tx.write(
+                batch.Batch(
+                    kind=NO_KIND,
+                    sources=_sources(status, ids, types, source),
+                    rows=list(_rows(store, rows, status, ids, types, content, now).items()),
+                    folder="events-api" if files else None,
+                    quarantine=_quarantine(res, ids, types, events) if files else None,
+                    # report.json: the answer (as written before the quarantine was named)
+                    report=lambda _: res.as_dict(),
+                    started_at=now,
+                    at=now,
+                )
+            )
+            if files and done.quarantine is not None and project_dir is not None:
+                res.quarantine = done.quarantine.relative_to(project_dir).as_posix()
     return res
 
 
@@ -291,58 +303,20 @@ def _short(v: Any) -> str:
     return text if len(text) <= 200 else text[:197] + "..."
 
 
-_TABLES: weakref.WeakKeyDictionary[Store, dict[str, ir.Table]] = weakref.WeakKeyDictionary()
-
-
-def _table(store: Store, name: str) -> ir.Table:
-    """``store.table(name)``, kept per store: Ibis asks the engine for the schema every time,
-    which costs more than a small look-up (the tables of a store do not change while open)."""
-    cache = _TABLES.setdefault(store, {})
-    if name not in cache:
-        cache[name] = store.table(name)
-    return cache[name]
-
-
-def _lookup(
-    store: Store, event_ids: set[str], row_ids: dict[str, pd.Series]
-) -> tuple[set[str], dict[str, set[str]]]:
-    """The event ids already in ``ingested_events`` and, per kind, the row ids already in its
-    table: one query (a union of semi-joins against one memtable of ids)."""
-    import ibis
-
-    wanted = set(event_ids)
-    for ids in row_ids.values():
-        wanted.update(ids)
-    found: dict[str, set[str]] = {kind: set() for kind in row_ids}
-    if not wanted:
-        return set(), found
-    mt = ibis.memtable(pd.DataFrame({"id": sorted(wanted)}))
-    ev = _table(store, "ingested_events")
-    parts = [ev.semi_join(mt, ev.event_id == mt.id).select(tag=ibis.literal(""), id=ev.event_id)]
-    for kind in row_ids:
-        t = _table(store, store.kinds[kind].table)
-        parts.append(t.semi_join(mt, t.row_id == mt.id).select(tag=ibis.literal(kind), id=t.row_id))
-    hits = store.execute(ibis.union(*parts, distinct=True))
-    known = set(hits.loc[hits["tag"] == "", "id"])
-    for kind in row_ids:
-        found[kind] = set(hits.loc[hits["tag"] == kind, "id"])
-    return known, found
-
-
 def _check_kind(
     store: Store,
-    project_dir: Path | None,
     kind: str,
     events: Sequence[Any],
     todo: list[int],
 ) -> tuple[pd.DataFrame, list[Problem], list[str]]:
-    """The importer's checks (:meth:`Importer.check_records`) on the events ``todo`` (indexes
-    in the batch) of one kind: the good rows (with row ids, ``_row`` = index in the batch), the
-    problems (``index`` = index in the batch) and the fields the kind does not keep."""
-    imp = Importer(store, project_dir or Path("."), kind)
+    """The file import's checks (:meth:`Validator.check_records`) on the events ``todo``
+    (indexes in the batch) of one kind: the good rows (with row ids, ``_row`` = index in the
+    batch), the problems (``index`` = index in the batch) and the fields the kind does not
+    keep."""
+    validator = Validator(store.cfg, kind, known_leads=batch.known_leads(store))
     records = [
         {
-            k: v if v is None or type(v) is str else _json_text(v)
+            k: v if v is None or type(v) is str else json_text(v)
             for k, v in events[i].items()
             if k not in ENVELOPE
         }
@@ -352,89 +326,80 @@ def _check_kind(
     frame = frame.astype(object).where(frame.notna(), None)
     frame = frame.reset_index(drop=True)
     # a field no event of the batch has is a missing value of each event, not a bad mapping
-    for field in imp.kind.fields:
+    for field in validator.kind.fields:
         if field.required and field.name not in frame.columns:
             frame[field.name] = None
     frame[ROW] = todo
-    good, problems, fres = imp.check_records(frame, NO_KIND)
-    for p in problems:
+    checked = validator.check_records(frame, NO_KIND)
+    for p in checked.problems:
         p.index = todo[int(p.index)]
-    return good, problems, list(fres.ignored_columns)
+    return checked.rows, checked.problems, list(checked.ignored_columns)
 
 
-def _write(
+def _rows(
     store: Store,
-    batch_no: int,
-    now: pd.Timestamp,
     rows: dict[str, pd.DataFrame],
     status: np.ndarray,
     ids: list[str | None],
     types: list[str | None],
-    source: str,
-    events: Sequence[Any],
     content_duplicates: list[int],
-) -> None:
-    """The accepted rows, their event ids and the batch's ``imports`` rows (one per type)."""
+    now: pd.Timestamp,
+) -> dict[str, pd.DataFrame]:
+    """The accepted rows per table, in the order of the batch, and the event ids received."""
+    out: dict[str, pd.DataFrame] = {}
     for kind, good in rows.items():
         if good.empty:
             continue
         good = good.sort_values(ROW, kind="stable")
-        out = good.drop(columns=[ROW]).assign(
-            batch_no=batch_no, row_no=np.arange(len(good), dtype=np.int64), imported_at=now
-        )
-        store.append(store.kinds[kind].table, out)
+        out[store.kinds[kind].table] = good.drop(columns=[ROW])
     # every event now in the ledger (accepted, or its content already was) is recorded
     recorded = sorted([i for i in range(len(status)) if status[i] == "accepted"])
     recorded = sorted([*recorded, *content_duplicates])
     if recorded:
-        store.append(
-            "ingested_events",
-            pd.DataFrame(
-                {
-                    "event_id": [ids[i] for i in recorded],
-                    "kind": [types[i] for i in recorded],
-                    "batch_no": np.full(len(recorded), batch_no, dtype=np.int64),
-                    "received_at": now,
-                }
-            ),
+        out["ingested_events"] = pd.DataFrame(
+            {
+                "event_id": [ids[i] for i in recorded],
+                "kind": [types[i] for i in recorded],
+                "received_at": now,
+            }
         )
+    return out
+
+
+def _sources(
+    status: np.ndarray, ids: list[str | None], types: list[str | None], source: str
+) -> list[batch.Source]:
+    """The batch's ``imports`` rows: one per type of event (and one for events of no type)."""
     # the batch's fingerprint: its event ids in order (hashing every field costs more)
     sha = hashlib.sha256("\n".join(str(i) for i in ids).encode("utf-8")).hexdigest()
-    imports = []
+    out = []
     for typ in [*TYPES, None]:
         mine = [i for i in range(len(status)) if types[i] == typ]
         if not mine:
             continue
         st = status[mine]
-        imports.append(
-            {
-                "batch_no": batch_no,
-                "batch_id": f"{batch_no}",
-                "kind": TYPES[typ] if typ else NO_KIND,
-                "file": source,
-                "sha256": sha,
-                "read": len(mine),
-                "accepted": int((st == "accepted").sum()),
-                "rejected": int((st == "rejected").sum()),
-                "skipped": int((st == "duplicate").sum()),
-                "started_at": now,
-                "finished_at": pd.Timestamp.now(tz="UTC"),
-            }
+        out.append(
+            batch.Source(
+                source,
+                sha,
+                read=len(mine),
+                accepted=int((st == "accepted").sum()),
+                rejected=int((st == "rejected").sum()),
+                skipped=int((st == "duplicate").sum()),
+                kind=TYPES[typ] if typ else NO_KIND,
+            )
         )
-    store.append("imports", pd.DataFrame(imports))
+    return out
 
 
-def _write_quarantine(
-    project_dir: Path,
+def _quarantine(
     res: IngestResult,
     ids: list[str | None],
     types: list[str | None],
     events: Sequence[Any],
-) -> str:
-    """``imports/NNNNN-events-api/quarantine.csv`` (one row per rejected event: its problems
-    and its fields) and ``report.json`` (the response)."""
-    folder = project_dir / "imports" / f"{res.batch_no:05d}-events-api"
-    folder.mkdir(parents=True, exist_ok=True)
+) -> pd.DataFrame:
+    """``quarantine.csv`` of ``imports/NNNNN-events-api/``: one row per rejected event, its
+    problems and its fields."""
     by_index: dict[int, list[dict[str, Any]]] = {}
     for p in res.rejections:
         by_index.setdefault(int(p["index"]), []).append(p)
@@ -443,7 +408,7 @@ def _write_quarantine(
         ps = by_index[i]
         ev = events[i]
         fields = (
-            {k: _json_text(v) for k, v in ev.items() if k not in ENVELOPE}
+            {k: json_text(v) for k, v in ev.items() if k not in ENVELOPE}
             if isinstance(ev, Mapping)
             else {"(event)": _short(ev)}
         )
@@ -458,12 +423,7 @@ def _write_quarantine(
                 **fields,
             }
         )
-    path = folder / "quarantine.csv"
-    pd.DataFrame.from_records(records).to_csv(path, index=False)
-    (folder / "report.json").write_text(
-        json.dumps(res.as_dict(), indent=2, default=str, ensure_ascii=False), encoding="utf-8"
-    )
-    return path.relative_to(project_dir).as_posix()
+    return pd.DataFrame.from_records(records)
 
 
 # -- the website form hook ----------------------------------------------------------------------
