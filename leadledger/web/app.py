@@ -213,7 +213,8 @@ def create_app(
 
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
-    from leadledger.web import api_ingest, api_reports, pages, pages_a, pages_b
+    from leadledger.web import api_reports, pages, pages_a, pages_b
+    from leadledger.web.api import ingest as api_ingest
     from leadledger.web.api import reports as api_generated
 
     app.include_router(api_generated.router)
