@@ -24,6 +24,7 @@ from leadledger.errors import InvalidArgument
 from leadledger.report import Report, display, is_percent, plain
 from leadledger.web.app import HERE, state
 from leadledger.web.cache import OLDEST_SERVED, WARM_SCOPE
+from leadledger.web.charts import chart, records  # noqa: F401  (the pages' charts)
 from leadledger.workdays import PERIODS
 
 templates = Jinja2Templates(directory=str(HERE / "templates"))
@@ -146,25 +147,6 @@ def table(
         "total": total,
         "csv": csv,
     }
-
-
-def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """Rows for a Vega-Lite ``data.values`` (JSON-safe)."""
-    return [{str(k): plain(v) for k, v in r.items()} for r in frame.to_dict(orient="records")]
-
-
-def chart(spec: dict[str, Any], *, chart_id: str, title: str | None = None) -> dict[str, Any]:
-    """A Vega-Lite chart for ``_chart.html`` (rendered by static/app.js with the shipped
-    vega-embed; the element gets ``data-rendered="true"`` once drawn)."""
-    full = {
-        "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
-        "width": "container",
-        "height": 240,
-        **spec,
-    }
-    # the spec sits in a <script> element: "</" must not close it (a channel named "</script>")
-    text = json.dumps(full, allow_nan=False).replace("</", "<\\/")
-    return {"id": chart_id, "title": title, "spec": text}
 
 
 def api_link(path: str, f: Filters | None = None, **params: Any) -> str:

@@ -18,6 +18,14 @@ from leadledger.errors import InvalidArgument, LeadledgerError
 from leadledger.report import Report, display, plain
 from leadledger.service import Workspace
 from leadledger.web.app import Read
+from leadledger.web.charts import (
+    bar_chart,
+    funnel_chart,
+    heatmap_chart,
+    sourced_chart,
+    stacked_chart,
+    trend_chart,
+)
 from leadledger.web.common import (
     Filters,
     api_link,
@@ -133,147 +141,6 @@ def _stage_order(ws: Workspace) -> list[str]:
 
 
 # -- charts --------------------------------------------------------------------------------------
-def funnel_chart(rows: pd.DataFrame, order: list[str], title: str) -> dict[str, Any]:
-    base = {
-        "encoding": {
-            "y": {"field": "stage", "type": "nominal", "sort": order, "title": None},
-            "x": {"field": "entered", "type": "quantitative", "title": "entered"},
-        }
-    }
-    spec = {
-        "data": {"values": records(rows[["stage", "entered"]])},
-        **base,
-        "layer": [
-            {"mark": {"type": "bar", "color": "#3b6ea8"}},
-            {
-                "mark": {"type": "text", "align": "left", "dx": 4},
-                "encoding": {"text": {"field": "entered", "type": "quantitative"}},
-            },
-        ],
-    }
-    return chart(spec, chart_id="funnel", title=title)
-
-
-def trend_chart(frame: pd.DataFrame, order: list[str], *, chart_id: str, title: str) -> dict:
-    spec = {
-        "data": {"values": records(frame[["period", "stage", "per_working_day"]])},
-        "mark": {"type": "line", "point": True},
-        "encoding": {
-            "x": {"field": "period", "type": "temporal", "title": None},
-            "y": {
-                "field": "per_working_day",
-                "type": "quantitative",
-                "scale": {"type": "symlog"},
-                "title": "per working day",
-            },
-            "color": {"field": "stage", "type": "nominal", "sort": order},
-            "tooltip": [
-                {"field": "period", "type": "temporal"},
-                {"field": "stage"},
-                {"field": "per_working_day", "format": ".2f"},
-            ],
-        },
-    }
-    return chart(spec, chart_id=chart_id, title=title)
-
-
-def sourced_chart(frame: pd.DataFrame) -> dict[str, Any]:
-    cols = ["period", "marketing_share", "band_low", "band_high", "customers"]
-    values = records(frame[[c for c in cols if c in frame]])
-    x = {"field": "period", "type": "temporal", "title": None}
-    spec = {
-        "data": {"values": values},
-        "layer": [
-            {
-                "mark": {"type": "area", "opacity": 0.18, "color": "#2e8b57"},
-                "encoding": {
-                    "x": x,
-                    "y": {"field": "band_low", "type": "quantitative"},
-                    "y2": {"field": "band_high"},
-                },
-            },
-            {
-                "mark": {"type": "line", "point": True, "color": "#3b6ea8"},
-                "encoding": {
-                    "x": x,
-                    "y": {
-                        "field": "marketing_share",
-                        "type": "quantitative",
-                        "axis": {"format": "%"},
-                        "scale": {"domain": [0, 1]},
-                        "title": "marketing-sourced share of new customers",
-                    },
-                    "tooltip": [
-                        {"field": "period", "type": "temporal"},
-                        {"field": "marketing_share", "format": ".1%"},
-                        {"field": "customers"},
-                    ],
-                },
-            },
-        ],
-    }
-    return chart(spec, chart_id="sourced", title="Customers from marketing vs the benchmark band")
-
-
-def stacked_chart(
-    frame: pd.DataFrame, *, x: str, y: str, color: str, chart_id: str, title: str
-) -> dict[str, Any]:
-    data = frame[[x, y, color]].copy()
-    data[color] = data[color].astype(object).where(data[color].notna(), "(none)")
-    spec = {
-        "data": {"values": records(data)},
-        "mark": "bar",
-        "encoding": {
-            "x": {"field": x, "type": "ordinal", "title": None},
-            "y": {"field": y, "type": "quantitative", "title": y.replace("_", " ")},
-            "color": {"field": color, "type": "nominal"},
-            "tooltip": [{"field": x}, {"field": color}, {"field": y}],
-        },
-    }
-    return chart(spec, chart_id=chart_id, title=title)
-
-
-def bar_chart(
-    frame: pd.DataFrame, *, x: str, y: str, chart_id: str, title: str, fmt: str = ",.2f"
-) -> dict[str, Any]:
-    data = frame[[x, y]].copy()
-    data[x] = data[x].astype(object).where(data[x].notna(), "(none)")
-    spec = {
-        "data": {"values": records(data)},
-        "mark": "bar",
-        "encoding": {
-            "y": {"field": x, "type": "nominal", "sort": "-x", "title": None},
-            "x": {"field": y, "type": "quantitative", "title": y.replace("_", " ")},
-            "tooltip": [{"field": x}, {"field": y, "format": fmt}],
-        },
-    }
-    return chart(spec, chart_id=chart_id, title=title)
-
-
-def heatmap_chart(frame: pd.DataFrame, key: str, *, chart_id: str, title: str) -> dict:
-    long = frame.melt(id_vars=[key], var_name="model", value_name="credit")
-    long[key] = long[key].astype(object).where(long[key].notna(), "(none)")
-    spec = {
-        "data": {"values": records(long)},
-        "height": {"step": 22},
-        "encoding": {
-            "x": {"field": "model", "type": "nominal", "sort": list(frame.columns[1:])},
-            "y": {"field": key, "type": "nominal", "title": None},
-        },
-        "layer": [
-            {
-                "mark": "rect",
-                "encoding": {"color": {"field": "credit", "type": "quantitative"}},
-            },
-            {
-                "mark": {"type": "text", "fontSize": 10},
-                "encoding": {"text": {"field": "credit", "type": "quantitative", "format": ".1f"}},
-            },
-        ],
-    }
-    return chart(spec, chart_id=chart_id, title=title)
-
-
 # -- Overview ------------------------------------------------------------------------------------
 @router.get("/overview", response_class=HTMLResponse)
 def overview(request: Request, st: Read, f: Filters = Depends(filters)) -> Response:

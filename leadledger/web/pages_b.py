@@ -23,15 +23,20 @@ from leadledger.report import Report, display, plain
 from leadledger.service import Workspace
 from leadledger.web import executive
 from leadledger.web.app import Read
+from leadledger.web.charts import (
+    decay_chart,
+    histogram_chart,
+    lift_chart,
+    rate_chart,
+    tradeoff_chart,
+)
 from leadledger.web.common import (
     Filters,
     FormatQ,
     TableQ,
     api_link,
-    chart,
     companion_tables,
     filters,
-    records,
     render,
     report_response,
     table,
@@ -80,184 +85,6 @@ def _rows(frame: pd.DataFrame, columns: list[str] | None) -> list[str] | None:
 
 
 # -- charts ------------------------------------------------------------------------------------
-def decay_chart(curve: pd.DataFrame) -> dict[str, Any]:
-    data = curve[["bucket", "rate", "ci_low", "ci_high", "sqls", "customers", "source"]].copy()
-    order = list(data["bucket"].astype(str))
-    x = {"field": "bucket", "type": "nominal", "sort": order, "title": "business days to follow-up"}
-    spec = {
-        "data": {"values": records(data)},
-        "layer": [
-            {
-                "mark": {"type": "bar", "color": "#3b6ea8", "opacity": 0.85},
-                "encoding": {
-                    "x": x,
-                    "y": {
-                        "field": "rate",
-                        "type": "quantitative",
-                        "axis": {"format": "%"},
-                        "title": "SQL → customer",
-                    },
-                    "tooltip": [
-                        {"field": "bucket"},
-                        {"field": "rate", "format": ".1%"},
-                        {"field": "ci_low", "format": ".1%"},
-                        {"field": "ci_high", "format": ".1%"},
-                        {"field": "sqls"},
-                        {"field": "customers"},
-                        {"field": "source"},
-                    ],
-                },
-            },
-            {
-                "mark": {"type": "rule", "color": "#1d2733", "strokeWidth": 1.5},
-                "encoding": {
-                    "x": x,
-                    "y": {"field": "ci_low", "type": "quantitative"},
-                    "y2": {"field": "ci_high"},
-                },
-            },
-        ],
-    }
-    return chart(spec, chart_id="decay-curve", title="Decay curve: conversion by follow-up delay")
-
-
-def rate_chart(frame: pd.DataFrame, key: str, *, chart_id: str, title: str) -> dict[str, Any]:
-    """A heatmap: one row per SLA and ``key`` value, one column per period, colour = breach
-    rate (a line per owner and SLA would be unreadable)."""
-    data = frame[["sla", "period", key, "breach_rate", "decided", "breached"]].copy()
-    data[key] = data[key].astype(object).where(data[key].notna(), "(none)")
-    data["row"] = data["sla"].astype(str) + " · " + data[key].astype(str)
-    spec = {
-        "data": {"values": records(data)},
-        "height": {"step": 14},
-        "mark": "rect",
-        "encoding": {
-            "x": {
-                "field": "period",
-                "type": "ordinal",
-                "timeUnit": "yearmonthdate",
-                "title": None,
-            },
-            "y": {"field": "row", "type": "nominal", "title": None},
-            "color": {
-                "field": "breach_rate",
-                "type": "quantitative",
-                "scale": {"scheme": "orangered", "domain": [0, 1]},
-                "legend": {"format": "%", "title": "breach rate"},
-            },
-            "tooltip": [
-                {"field": "sla"},
-                {"field": key},
-                {"field": "period", "type": "temporal"},
-                {"field": "breach_rate", "format": ".1%"},
-                {"field": "breached"},
-                {"field": "decided"},
-            ],
-        },
-    }
-    return chart(spec, chart_id=chart_id, title=title)
-
-
-def histogram_chart(frame: pd.DataFrame, threshold: float | None) -> dict[str, Any]:
-    data = frame[["bin_from", "bin_to", "leads", "share"]].copy()
-    layers: list[dict[str, Any]] = [
-        {
-            "mark": {"type": "bar", "color": "#3b6ea8"},
-            "encoding": {
-                "x": {
-                    "field": "bin_from",
-                    "type": "quantitative",
-                    "bin": {"binned": True},
-                    "title": "score",
-                },
-                "x2": {"field": "bin_to"},
-                "y": {"field": "leads", "type": "quantitative"},
-                "tooltip": [
-                    {"field": "bin_from"},
-                    {"field": "bin_to"},
-                    {"field": "leads"},
-                    {"field": "share", "format": ".1%"},
-                ],
-            },
-        }
-    ]
-    if threshold is not None:
-        layers.append(
-            {
-                "data": {"values": [{"threshold": threshold}]},
-                "mark": {"type": "rule", "color": "#c2412d", "strokeDash": [4, 3]},
-                "encoding": {"x": {"field": "threshold", "type": "quantitative", "title": "score"}},
-            }
-        )
-    spec = {"data": {"values": records(data)}, "layer": layers}
-    return chart(spec, chart_id="score-histogram", title="Scores of the latest run")
-
-
-def tradeoff_chart(frame: pd.DataFrame) -> dict[str, Any]:
-    cols = ["threshold", "precision", "recall", "acceptance_rate"]
-    long = frame[[c for c in cols if c in frame]].melt(
-        id_vars=["threshold"], var_name="measure", value_name="value"
-    )
-    spec = {
-        "data": {"values": records(long)},
-        "mark": {"type": "line", "point": True},
-        "encoding": {
-            "x": {"field": "threshold", "type": "quantitative"},
-            "y": {"field": "value", "type": "quantitative", "axis": {"format": "%"}, "title": None},
-            "color": {"field": "measure", "type": "nominal"},
-            "tooltip": [
-                {"field": "threshold"},
-                {"field": "measure"},
-                {"field": "value", "format": ".1%"},
-            ],
-        },
-    }
-    return chart(spec, chart_id="score-tradeoff", title="Threshold trade-off")
-
-
-def lift_chart(frame: pd.DataFrame, name: str) -> dict[str, Any]:
-    data = frame[["stage", "lift_abs", "ci_low", "ci_high"]].copy()
-    order = list(data["stage"].astype(str))
-    y = {"field": "stage", "type": "nominal", "sort": order, "title": None}
-    spec = {
-        "data": {"values": records(data)},
-        "layer": [
-            {
-                "mark": {"type": "rule", "strokeWidth": 2, "color": "#5b6b7c"},
-                "encoding": {
-                    "y": y,
-                    "x": {
-                        "field": "ci_low",
-                        "type": "quantitative",
-                        "axis": {"format": "%"},
-                        "title": "absolute lift (test − control) with its interval",
-                    },
-                    "x2": {"field": "ci_high"},
-                },
-            },
-            {
-                "mark": {"type": "point", "filled": True, "size": 70, "color": "#3b6ea8"},
-                "encoding": {
-                    "y": y,
-                    "x": {"field": "lift_abs", "type": "quantitative"},
-                    "tooltip": [
-                        {"field": "stage"},
-                        {"field": "lift_abs", "format": ".2%"},
-                        {"field": "ci_low", "format": ".2%"},
-                        {"field": "ci_high", "format": ".2%"},
-                    ],
-                },
-            },
-            {
-                "data": {"values": [{"zero": 0}]},
-                "mark": {"type": "rule", "strokeDash": [4, 3], "color": "#c2412d"},
-                "encoding": {"x": {"field": "zero", "type": "quantitative"}},
-            },
-        ],
-    }
-    return chart(spec, chart_id=f"lift-{name}", title=f"{name}: lift by stage")
-
-
 # -- Pipeline health ---------------------------------------------------------------------------
 def breaches_page(
     frame: pd.DataFrame, page: int, per_page: int = BREACHES_PER_PAGE
