@@ -47,3 +47,83 @@ def display(value: Any, column: str) -> str:
             return f"{int(value):,}"
         return f"{value:,.2f}"
     return str(value)
+
+
+# -- values by unit (the executive report's cards) ---------------------------------------------
+def missing(value: Any) -> bool:
+    """None, NaN or a missing pandas value."""
+    value = plain(value)
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def unit_value(value: Any, unit: str, currency: str = "") -> str:
+    """A value by its unit: rates as percents (``12.5%``), per working day with two decimals,
+    money and counts as whole numbers (money with the currency); – when missing."""
+    if missing(value):
+        return "–"
+    v = float(value)
+    if unit in ("rate", "ratio", "share"):
+        return f"{v:.1%}"
+    if unit == "per working day":
+        return f"{v:,.2f}"
+    if unit == "money":
+        return f"{v:,.0f} {currency}".strip()
+    return f"{v:,.0f}"
+
+
+def compact(v: float) -> str:
+    """A short number for an axis or a bar: 1.2M, 45k, 3.4k, 120, 0.35."""
+    a = abs(v)
+    if a >= 1e6:
+        return f"{v / 1e6:.1f}M"
+    if a >= 1e4:
+        return f"{v / 1e3:.0f}k"
+    if a >= 1e3:
+        return f"{v / 1e3:.1f}k"
+    if a >= 10 or v == int(v):
+        return f"{v:.0f}"
+    return f"{v:.2f}"
+
+
+def percent(v: float) -> str:
+    """A share for an axis or a bar: whole percents from 10 %, one decimal below."""
+    return f"{v:.0%}" if abs(v) >= 0.1 else f"{v:.1%}"
+
+
+def signed_percent(ratio: Any) -> str:
+    """A relative change (a ratio, 0.25) as a signed percentage ("+25.0 %"); – when missing."""
+    if missing(ratio):
+        return "–"
+    return f"{float(ratio) * 100:+.1f} %"
+
+
+# -- periods -------------------------------------------------------------------------------------
+def period_label(start: Any, period: str, *, short: bool = False) -> str:
+    """A period by its first day: 'Oct 2026', 'Q4 2026', '2026', 'week of 2026-10-26' or the day;
+    ``short`` (axes, chart labels): 'Oct 26', 'Q4 26', '2026', '26 Oct'."""
+    import datetime as dt
+
+    import pandas as pd
+
+    try:
+        ts = pd.Timestamp(str(plain(start))[:10])
+    except (ValueError, TypeError):
+        return str(start)
+    if pd.isna(ts):
+        return "–"
+    day = dt.date(ts.year, ts.month, ts.day)
+    if period == "month":
+        return day.strftime("%b %y" if short else "%b %Y")
+    if period == "quarter":
+        return (
+            f"Q{(day.month - 1) // 3 + 1} {day:%y}"
+            if short
+            else f"Q{(day.month - 1) // 3 + 1} {day.year}"
+        )
+    if period == "year":
+        return f"{day:%Y}"
+    if short:
+        return day.strftime("%d %b")
+    if period == "week":
+        return f"week of {day.isoformat()}"
+    return day.isoformat()

@@ -7,7 +7,6 @@ CSV of the very same call.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 import pandas as pd
@@ -15,6 +14,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from leadledger.errors import InvalidArgument, LeadledgerError
+from leadledger.formatting import period_label
 from leadledger.report import Report, display, plain
 from leadledger.service import Workspace
 from leadledger.web.app import Read
@@ -46,20 +46,6 @@ COST_KEYS = ("channel", "campaign", "persona", "category")
 
 
 # -- helpers (pure: they pick and format, never compute a metric) ----------------------------------
-def period_label(start: Any, period: str) -> str:
-    """'Oct 2026', 'Q4 2026', 'week of 2026-10-26', '2026' or the day, for a period's start."""
-    day = dt.date.fromisoformat(str(plain(start))[:10])
-    if period == "month":
-        return day.strftime("%b %Y")
-    if period == "quarter":
-        return f"Q{(day.month - 1) // 3 + 1} {day.year}"
-    if period == "year":
-        return str(day.year)
-    if period == "week":
-        return f"week of {day.isoformat()}"
-    return day.isoformat()
-
-
 def current_rows(frame: pd.DataFrame) -> pd.DataFrame:
     """The rows of the last period in a per-period report (the current period)."""
     if frame.empty or "period" not in frame:

@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from leadledger.formatting import period_label
 from leadledger.report import Report, plain
 from leadledger.service import Workspace
-from leadledger.web.pages_a import current_rows, period_label
+from leadledger.web.pages_a import current_rows
 
 HTML = {"accept": "text/html"}
 
