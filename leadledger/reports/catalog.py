@@ -1,3 +1,8 @@
 """Every report module, imported so that its reports register (``registry._load``)."""
 
-from leadledger.reports import funnel  # noqa: F401
+from leadledger.reports import (  # noqa: F401
+    experiments,
+    funnel,
+    model,
+    scoring,
+)
