@@ -1,10 +1,9 @@
-"""Read-only reports the dashboard needs beside the CLI's: the latest score distribution and the
-executive summary (seed 000's six keys plus ROI).
+"""A read-only report the dashboard needs beside the CLI's: the executive summary (seed 000's
+six keys plus ROI).
 
-Both only read: the score distribution reads the points ledger the last ``leadledger score``
-recorded (``score_events``), never scoring again; the executive summary is assembled from the
-very reports the CLI prints (``report stages``, ``conversion``, ``sourced``, ``roi``, ``pace``)
-run with the same range, so its numbers are theirs.
+It only reads: it is assembled from the very reports the CLI prints (``report stages``,
+``conversion``, ``sourced``, ``roi``, ``pace``) run with the same range, so its numbers are
+theirs. (The score distribution moved to ``leadledger.reports.scoring``.)
 """
 
 from __future__ import annotations
@@ -13,97 +12,16 @@ import datetime as dt
 import math
 from typing import TYPE_CHECKING, Any
 
-import ibis
 import numpy as np
 import pandas as pd
 
 from leadledger.errors import GoalNotFound, InvalidArgument
-from leadledger.ledger.derived import current_leads
 from leadledger.report import Report
 from leadledger.reports.legacy import check_period, parse_window, resolve_range
-from leadledger.scoring import rules
 from leadledger.workdays import next_period_start, period_start
 
 if TYPE_CHECKING:
     from leadledger.service import Workspace
-
-EVENTS_TABLE = "score_events"
-DIST_COLUMNS = ["bin_from", "bin_to", "leads", "share", "over_threshold"]
-
-
-# -- score distribution ----------------------------------------------------------------------
-def score_distribution(ws: Workspace, *, bin_width: float = 5.0) -> Report:
-    """Histogram of the scores of the latest scoring run (the newest ``as_of`` in
-    ``score_events``): every lead that existed then, a lead without ledger rows scores 0."""
-    if not bin_width > 0:
-        raise InvalidArgument(f"bin width {bin_width} must be positive")
-    threshold = float(ws.cfg.scoring.threshold) if ws.cfg.scoring else None
-    t = ws.store.table(EVENTS_TABLE)
-    latest = ws.store.execute(t.as_of.max())
-    if latest is None or pd.isna(latest):
-        return Report(
-            "score_distribution",
-            {"as_of": None, "bin_width": bin_width, "threshold": threshold, "leads": 0},
-            pd.DataFrame(columns=DIST_COLUMNS),
-            [
-                "no scoring run recorded yet: 'leadledger score' records the points ledger "
-                "(score_events) this distribution reads"
-            ],
-            title="Score distribution",
-        )
-    as_of = pd.Timestamp(latest).tz_convert("UTC")
-    lit = rules.as_of_literal(as_of)
-    run = t.filter(t.as_of == lit)
-    per_lead = run.group_by("lead_id").agg(score=run.points.sum())
-    leads = current_leads(ws.store.tables())
-    leads = leads.filter(leads.created_at <= lit).select("lead_id")
-    joined = leads.left_join(per_lead, "lead_id")
-    scored = joined.select(score=joined.score.fill_null(0.0))
-    width = ibis.literal(float(bin_width))
-    binned = scored.mutate(bin_from=(scored.score / width).floor().cast("float64") * width)
-    thr = ibis.literal(threshold if threshold is not None else np.inf)
-    hist = binned.group_by("bin_from").agg(
-        leads=binned.count(), over_threshold=(binned.score >= thr).sum().cast("int64")
-    )
-    frame = ws.store.execute(hist.order_by("bin_from"))
-    stats = ws.store.execute(
-        scored.agg(
-            leads=scored.count(),
-            mean=scored.score.mean(),
-            median=scored.score.median(),
-            over=(scored.score >= thr).sum().cast("int64"),
-        )
-    )
-    total = int(stats["leads"].iloc[0])
-    frame["bin_from"] = frame["bin_from"].astype(float)
-    frame["bin_to"] = frame["bin_from"] + float(bin_width)
-    frame["leads"] = frame["leads"].astype(int)
-    frame["share"] = frame["leads"] / total if total else np.nan
-    frame["over_threshold"] = frame["over_threshold"].fillna(0).astype(int)
-    over = int(stats["over"].iloc[0] or 0)
-    params = {
-        "as_of": as_of,
-        "bin_width": float(bin_width),
-        "threshold": threshold,
-        "leads": total,
-        "over_threshold": over,
-        "mean": float(stats["mean"].iloc[0]) if total else None,
-        "median": float(stats["median"].iloc[0]) if total else None,
-    }
-    notes = [
-        f"the latest scoring run, as of {as_of.isoformat()}: {total:,} leads, "
-        + (f"{over:,} at score ≥ {threshold:g}" if threshold is not None else "no threshold"),
-        "score = Σ points of the lead's score_events rows of that run (0 without rows); "
-        f"bins of {bin_width:g} points, bin_from ≤ score < bin_to",
-    ]
-    return Report(
-        "score_distribution",
-        params,
-        frame[DIST_COLUMNS],
-        notes,
-        title=f"Score distribution as of {as_of.date().isoformat()}",
-    )
-
 
 # -- executive summary -------------------------------------------------------------------------
 KEY_COLUMNS = [
@@ -120,7 +38,7 @@ KEY_COLUMNS = [
 #: A lead → customer cohort is *mature* once every lead in it has had this many days to convert
 #: (the last day of the cohort + this ≤ the as-of). It is the outcome window the project uses
 #: for "did this lead become a customer" (the predictive model's ``window_days`` default,
-#: ``model_reports.DEFAULTS``: a lead's outcome is known once that window has closed); a
+#: ``scoring.model_store.DEFAULTS``: a lead's outcome is known once that window has closed); a
 #: younger cohort's rate still grows, so its change is no fall.
 MATURITY_DAYS = 180.0
 #: The executive summary's keys, in seed 000's order, then ROI.

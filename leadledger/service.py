@@ -118,7 +118,7 @@ class Workspace:
         ``ws.run(ConversionParams(by=["channel"]))``."""
         return registry.spec_for(params).run(self.ctx, params)
 
-    def report(self, name: str, **params: Any) -> Report:
+    def report(self, name: str, /, **params: Any) -> Report:
         """``run`` by the report's name, the parameters as keywords (validated into its
         ``Params``): ``ws.report("conversion", by="channel", window="90d")``."""
         spec = registry.get(name)
@@ -153,19 +153,13 @@ class Workspace:
     # -- experiments --------------------------------------------------------------------
     def experiment_report(self, name: str, **params: Any) -> Report:
         """Test vs control per stage (``leadledger experiment report``)."""
-        from leadledger.experiment_reports import experiment_report
-
-        return experiment_report(self, name, **params)
+        return self.report("experiment_report", name=name, **params)
 
     def experiment_assign(self, name: str, **params: Any) -> Report:
-        from leadledger.experiment_reports import experiment_assign
-
-        return experiment_assign(self, name, **params)
+        return self.report("experiment_assign", name=name, **params)
 
     def experiment_import(self, name: str, file: Path, **params: Any) -> Report:
-        from leadledger.experiment_reports import experiment_import
-
-        return experiment_import(self, name, file, **params)
+        return self.report("experiment_import", name=name, file=file, **params)
 
     # -- attribution --------------------------------------------------------------------
     def attribution(self, **params: Any) -> Report:
@@ -176,15 +170,11 @@ class Workspace:
     # -- predictive scoring -------------------------------------------------------------
     def model_train(self, **params: Any) -> Report:
         """Evaluate and save the predictive lead score (``leadledger model train``)."""
-        from leadledger.model_reports import model_train
-
-        return model_train(self, **params)
+        return self.report("model_train", **params)
 
     def model_evaluate(self, **params: Any) -> Report:
         """The predictive score vs the naive Bayes baseline (``leadledger model evaluate``)."""
-        from leadledger.model_reports import model_evaluate
-
-        return model_evaluate(self, **params)
+        return self.report("model_evaluate", **params)
 
     def model_predict(
         self,
@@ -195,34 +185,24 @@ class Workspace:
     ) -> Report:
         """Calibrated probability and reasons per lead (``leadledger model predict``); raises
         ``ModelNotTrained`` when no model was saved."""
-        from leadledger.model_reports import model_predict
-
-        return model_predict(self, name=name, as_of=as_of, lead_ids=lead_ids, **params)
+        return self.report("model_predict", name=name, as_of=as_of, lead_ids=lead_ids, **params)
 
     # -- rule scoring -------------------------------------------------------------------
     def score(self, **params: Any) -> Report:
         """Score every lead and write the MQL handoff (``leadledger score``)."""
-        from leadledger.scoring_reports import score
-
-        return score(self, **params)
+        return self.report("score", **params)
 
     def score_explain(self, lead_id: str, **params: Any) -> Report:
         """The points ledger of one lead (``leadledger score explain``)."""
-        from leadledger.scoring_reports import explain
-
-        return explain(self, lead_id, **params)
+        return self.report("score_explain", lead_id=lead_id, **params)
 
     def score_backtest(self, **params: Any) -> Report:
         """Score vs later outcome per threshold (``leadledger score backtest``)."""
-        from leadledger.scoring_reports import backtest
-
-        return backtest(self, **params)
+        return self.report("score_backtest", **params)
 
     def score_tune(self, **params: Any) -> Report:
         """The recommended MQL threshold (``leadledger score tune``)."""
-        from leadledger.scoring_reports import tune
-
-        return tune(self, **params)
+        return self.report("score_tune", **params)
 
     # -- protection: SLAs, decay, alerts ------------------------------------------------
     def sla(self, **params: Any) -> Report:
@@ -275,9 +255,7 @@ class Workspace:
     def score_distribution(self, **params: Any) -> Report:
         """Histogram of the latest scoring run's scores, read from ``score_events`` (never
         scores again)."""
-        from leadledger.dashboard_reports import score_distribution
-
-        return score_distribution(self, **params)
+        return self.report("score_distribution", **params)
 
     def executive_report(self, **params: Any) -> Report:
         """Seed 000's six keys and the ROI over one range (``leadledger export report``)."""

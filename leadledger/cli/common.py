@@ -73,6 +73,10 @@ GROUPS: dict[str, typer.Typer] = {}
 #: ``after(report, ctx, extra)``: what a command does with the report before printing it (save
 #: a plan as a goal, cut a long table), with its CLI-only options in ``extra``.
 After = Callable[["Report", "Ctx", dict[str, Any]], "Report"]
+#: ``show(report, fmt, extra)``: how a command prints its report in ``--format`` (default
+#: ``print_report``), e.g. a terminal table cut to ``--limit`` rows or with its own rounding;
+#: JSON and CSV stay whole.
+Show = Callable[["Report", str, dict[str, Any]], None]
 
 
 def compute(
@@ -114,12 +118,18 @@ def compute(
             return finish(ctx)
 
 
-def report_command(spec: ReportSpec[Any], after: After | None = None) -> Callable[..., None]:
+def report_command(
+    spec: ReportSpec[Any], after: After | None = None, show: Show | None = None
+) -> Callable[..., None]:
     """The body of a registered report's command: compute it, print it in ``--format``."""
 
     def run(*, project: Path | None = None, fmt: str = "table", **given: Any) -> None:
         check_format(fmt)
-        print_report(compute(spec, project, given, fmt, after), fmt)
+        report = compute(spec, project, given, fmt, after)
+        if show is None:
+            print_report(report, fmt)
+        else:
+            show(report, fmt, {k: v for k, v in given.items() if k not in spec.params.model_fields})
 
     run.__name__ = spec.name
     return run
@@ -130,14 +140,15 @@ def register_report(
     *,
     extra: Sequence[inspect.Parameter] = (),
     after: After | None = None,
+    show: Show | None = None,
 ) -> None:
     """Add the command of a registered report to its group: its Params' options, ``--project``,
-    ``--format`` and ``extra`` CLI-only options (handed to ``after``)."""
+    ``--format`` and ``extra`` CLI-only options (handed to ``after`` and ``show``)."""
     from leadledger.cli import factory
 
     assert spec.cli is not None
     params = [*factory.options(spec.params), *extra, *factory.common(ProjectOpt, FormatOpt)]
-    factory.register(GROUPS, spec.cli, report_command(spec, after), params, spec.help)
+    factory.register(GROUPS, spec.cli, report_command(spec, after, show), params, spec.help)
     REGISTERED.add(spec.name)
 
 

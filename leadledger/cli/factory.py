@@ -34,7 +34,8 @@ def options(params: type[Params]) -> list[inspect.Parameter]:
         default = ... if required else raw_default(field.default)
         help_text = field.description or ""
         if s.argument:
-            info: Any = typer.Argument(help=help_text, show_default=False)
+            show_arg = s.show_default if s.show_default is not None else True
+            info: Any = typer.Argument(help=help_text, show_default=show_arg)
         else:
             flag = flag_of(name, field)
             decls = [flag, *([s.short] if s.short else [])]

@@ -134,7 +134,7 @@ def _scoring_data_warnings(folder: Path, cfg: Any) -> list[Any]:
     exists and has leads (data-aware: says so in the message)."""
     from leadledger.config import ConfigIssue
     from leadledger.config.loader import scoring_rule_paths
-    from leadledger.scoring_reports import unmatched_rules
+    from leadledger.reports.scoring import unmatched_rules
     from leadledger.service import Workspace
 
     try:
@@ -150,7 +150,7 @@ def _scoring_data_warnings(folder: Path, cfg: Any) -> list[Any]:
         leads = int(ws.store.execute(ws.store.table("leads").count()))
         if not leads:
             return []
-        names = unmatched_rules(ws)
+        names = unmatched_rules(ws.ctx)
     paths = scoring_rule_paths(folder / "leadledger.yaml")
     where: dict[str, tuple[tuple[str | int, ...], int | None]] = paths
     return [

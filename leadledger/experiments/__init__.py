@@ -1,4 +1,4 @@
 """Experiments (test vs control): deterministic holdouts, lift and its significance.
 
-Modules here are pure; ``leadledger.experiment_reports`` binds them to a workspace.
+Modules here are pure; ``leadledger.reports.experiments`` runs them on a project's ledger.
 """

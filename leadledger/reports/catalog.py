@@ -1,3 +1,11 @@
 """Every report module, imported so that its reports register (``registry._load``)."""
 
-from leadledger.reports import attribution, data, funnel, money  # noqa: F401
+from leadledger.reports import (  # noqa: F401
+    attribution,
+    data,
+    experiments,
+    funnel,
+    model,
+    money,
+    scoring,
+)

@@ -63,6 +63,10 @@ class ReportSpec(Generic[P]):
     api: str | None
     #: The command's help: summary line(s), then ``Example: …``.
     help: str
+    #: The API route documents the typed error answers (400, 401, 403) beside 422. False for
+    #: the routes the dashboard added for its own tables (``/score/distribution``), whose
+    #: OpenAPI never listed them.
+    api_errors: bool = True
 
     @property
     def summary(self) -> str:
@@ -107,6 +111,7 @@ def report(
     writes: bool = False,
     cli: tuple[str, ...] | str | None = None,
     api: str | None = None,
+    api_errors: bool = True,
 ) -> Callable[[Callable[[Ctx, P], Report]], Callable[[Ctx, P], Report]]:
     """Register ``fn(ctx, params) -> Report`` as report ``name`` (see the module). Its
     docstring is the command's help: a summary, then ``Example: leadledger …``."""
@@ -128,6 +133,7 @@ def report(
             cli=command,
             api=api,
             help=(fn.__doc__ or name).strip(),
+            api_errors=api_errors,
         )
         params.report_name = name
         REGISTRY[name] = spec

@@ -4,7 +4,7 @@
 their score as of then, whether they reached the outcome stage within the window after it, and
 sales' decision on them. The rest is plain NumPy on that frame (one row per lead):
 
-- ROC AUC by the rank formula with ties (average ranks, Mann–Whitney U ÷ n₁n₀);
+- ROC AUC (scikit-learn's, ties counting one half; none when every lead or none converted);
 - per threshold: leads over it, precision (converted ÷ over), recall (converted over ÷ all
   converted), lift (precision ÷ base rate), MQL volume per working day and per month, and the
   acceptance rate (accepted ÷ decided among the leads over it);
@@ -21,12 +21,12 @@ import ibis
 import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
-from scipy.stats import rankdata
 
 from leadledger.config.models import ProjectConfig, Scoring
 from leadledger.errors import InvalidArgument, NotEnoughHistory
 from leadledger.ledger.derived import Tables, at_col, journeys, reached_col
 from leadledger.metrics.acceptance import REJECTION_STATES
+from leadledger.scoring.evaluation import roc_auc
 from leadledger.scoring.rules import as_of_literal, lead_scores
 
 #: Mean days in a month (365.25 ÷ 12): volume per month = volume per day of the cohort × this.
@@ -112,16 +112,10 @@ def population(
 
 def auc(scores: Sequence[float] | np.ndarray, labels: Sequence[bool] | np.ndarray) -> float | None:
     """ROC AUC: the probability that a random converter scores above a random non-converter,
-    ties counting one half (average ranks). None when one class is empty."""
-    y = np.asarray(labels, dtype=bool)
-    x = np.asarray(scores, dtype=float)
-    n1 = int(y.sum())
-    n0 = int(y.size - n1)
-    if n1 == 0 or n0 == 0:
-        return None
-    ranks = rankdata(x, method="average")
-    u = float(ranks[y].sum()) - n1 * (n1 + 1) / 2
-    return u / (n1 * n0)
+    ties counting one half (:func:`leadledger.scoring.evaluation.roc_auc`). None when one class
+    is empty."""
+    value = roc_auc(np.asarray(labels, dtype=bool), np.asarray(scores, dtype=float))
+    return None if math.isnan(value) else value
 
 
 def threshold_grid(

@@ -4,7 +4,7 @@ predictive model against the naive Bayes baseline on the same split.
 Metrics (``y`` is 0/1, ``p`` a probability):
 
 - **ROC AUC**: the probability that a random positive scores above a random negative, ties
-  counting one half (the Mann–Whitney rank formula with average ranks).
+  counting one half (scikit-learn's ``roc_auc_score``; undefined, NaN, with one class only).
 - **PR AUC**: average precision, ``Σ_k (R_k − R_{k−1}) · P_k`` over the distinct score
   thresholds from the highest down (scikit-learn's ``average_precision_score`` definition: a step
   function, no interpolation).
@@ -42,14 +42,15 @@ def _arrays(y: Any, p: Any) -> tuple[np.ndarray, np.ndarray]:
 
 
 def roc_auc(y: Any, p: Any) -> float:
-    """ROC AUC by the rank formula (ties get the average rank); NaN with one class only."""
+    """ROC AUC (scikit-learn's ``roc_auc_score``: ties count one half); NaN with one class only
+    (every label 1, or none)."""
+    from sklearn.metrics import roc_auc_score
+
     ya, pa = _arrays(y, p)
     pos = ya == 1
-    n_pos, n_neg = int(pos.sum()), int((~pos).sum())
-    if n_pos == 0 or n_neg == 0:
+    if pos.all() or not pos.any():
         return float("nan")
-    ranks = pd.Series(pa).rank(method="average").to_numpy()
-    return float((ranks[pos].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+    return float(roc_auc_score(pos, pa))
 
 
 def average_precision(y: Any, p: Any) -> float:

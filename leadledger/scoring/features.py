@@ -13,7 +13,7 @@ has closed by ``as_of`` (``created_at + window_days <= as_of``: younger leads' o
 known), and left out when it had already reached the target by its decision time (nothing left to
 predict).
 
-Pure: functions from Ibis tables to Ibis expressions; the binding (``leadledger.model_reports``)
+Pure: functions from Ibis tables to Ibis expressions; the binding (``leadledger.reports.model``)
 runs them.
 """
 

@@ -1,6 +1,6 @@
 """Dashboard pages Pipeline health, Scoring, Experiments, Data and the Executive report (with its
-HTML and PDF downloads), and the two read-only API calls behind their own tables
-(``/api/v1/score/distribution``, ``/api/v1/executive``).
+HTML and PDF downloads), and the read-only API call behind its own table (``/api/v1/executive``;
+``/api/v1/score/distribution`` is the registry's, ``leadledger.web.api.reports``).
 
 Every number comes from the façade called with the CLI's parameters (``sla``, ``decay``,
 ``alerts``, ``score backtest``/``explain``, ``experiment report``, ``check``, the imports
@@ -598,20 +598,6 @@ def executive_pdf(st: Read, f: F) -> Response:
 
 
 # -- the API of these pages' own tables --------------------------------------------------------
-@router.get("/api/v1/score/distribution", summary="score distribution", tags=["scoring"])
-def api_score_distribution(
-    st: Read,
-    bin_width: Annotated[
-        float, Query(gt=0, le=1000, allow_inf_nan=False, description="Points per bin.")
-    ] = 5.0,
-    format: str = FormatQ,
-    table: str | None = TableQ,
-) -> Response:
-    """Histogram of the latest scoring run's scores (read from score_events; never scores)."""
-    rep = st.call(lambda ws: ws.score_distribution(bin_width=bin_width))
-    return report_response(rep, format, table)
-
-
 @router.get("/api/v1/executive", summary="executive report", tags=["reports"])
 def api_executive(
     st: Read,

@@ -7,14 +7,13 @@ from typing import Any
 
 import pytest
 
-from leadledger.experiment_reports import (
-    experiment_assign,
-    experiment_import,
-    experiment_report,
-    experiment_size,
+from leadledger.reports.experiments import (
+    ExperimentAssignParams,
+    ExperimentImportParams,
+    ExperimentReportParams,
 )
 from tests.conftest import config_text, load_journeys, write_csv
-from tests.experiments.test_story import AS_OF, EXPERIMENTS, STORY
+from tests.experiments.test_story import AS_OF, EXPERIMENTS, STORY, size
 from tests.test_docs import read, sections, table_keys
 
 DOC = "experiments.md"
@@ -37,12 +36,12 @@ def test_every_column_is_documented(ws: Any) -> None:
     members = write_csv(ws.project_dir / "m.csv", [{"lead_id": "P1", "group": "control"}])
     reports = {
         "### `experiment report`": [
-            experiment_report(ws, "nurture", as_of=AS_OF),
-            experiment_report(ws, "webinar", as_of=AS_OF),
+            ws.run(ExperimentReportParams(name="nurture", as_of=AS_OF)),
+            ws.run(ExperimentReportParams(name="webinar", as_of=AS_OF)),
         ],
-        "### `experiment size`": [experiment_size(0.05, 0.01)],
-        "### `experiment assign`": [experiment_assign(ws, "nurture")],
-        "### `experiment import`": [experiment_import(ws, "webinar", members)],
+        "### `experiment size`": [size(baseline=0.05, mde=0.01)],
+        "### `experiment assign`": [ws.run(ExperimentAssignParams(name="nurture"))],
+        "### `experiment import`": [ws.run(ExperimentImportParams(name="webinar", file=members))],
     }
     missing = []
     for heading, runs in reports.items():
@@ -55,7 +54,7 @@ def test_every_column_is_documented(ws: Any) -> None:
 
 def test_worked_numbers_are_the_codes() -> None:
     text = read(DOC)
-    even = experiment_size(0.05, 0.01).as_dict()["rows"][0]
+    even = size(baseline=0.05, mde=0.01).as_dict()["rows"][0]
     assert f"**{even['control_leads']:,} leads per group** ({even['total_leads']:,} in all)" in text
-    holdout = experiment_size(0.05, 0.01, control_share=0.1).as_dict()["rows"][0]
+    holdout = size(baseline=0.05, mde=0.01, control_share=0.1).as_dict()["rows"][0]
     assert f"{holdout['control_leads']:,} control and {holdout['test_leads']:,} test" in text

@@ -10,13 +10,16 @@ import pandas as pd
 import pytest
 
 from leadledger.errors import ExperimentNotFound, ImportFileError, InvalidArgument, RejectedRows
-from leadledger.experiment_reports import (
-    experiment_assign,
-    experiment_import,
-    experiment_report,
-    experiment_size,
-)
 from leadledger.experiments import stats
+from leadledger.reports.context import Ctx
+from leadledger.reports.experiments import (
+    ExperimentAssignParams,
+    ExperimentImportParams,
+    ExperimentReportParams,
+    ExperimentSizeParams,
+)
+from leadledger.reports.registry import get
+from leadledger.reports.result import Report
 from tests.conftest import config_text, load_journeys, rows_by, write_csv
 
 EXPERIMENTS = """experiments:
@@ -87,6 +90,11 @@ STORY: dict[str, dict[str, Any]] = {
 AS_OF = "2025-03-01"
 
 
+def size(**params: Any) -> Report:
+    """``experiment size``, which needs no project."""
+    return get("experiment_size").run(Ctx(None), ExperimentSizeParams(**params))
+
+
 @pytest.fixture
 def ws(engine: str, make_project: Any) -> Any:
     ws = make_project(engine, config_text(engine, **{"experiments: []": EXPERIMENTS}))
@@ -95,7 +103,7 @@ def ws(engine: str, make_project: Any) -> Any:
 
 
 def test_hash_experiment_story(ws: Any) -> None:
-    r = experiment_report(ws, "nurture", as_of=AS_OF)
+    r = ws.run(ExperimentReportParams(name="nurture", as_of=AS_OF))
     assert r.name == "experiment_report"
     rows = rows_by(r, "stage")
     assert list(rows) == ["sal", "sql", "opportunity", "customer"]
@@ -117,15 +125,15 @@ def test_hash_experiment_story(ws: Any) -> None:
     assert any("sample ratio: 4 control of 8" in n for n in r.notes)
 
     # later, P5's sql and P7's customer count
-    now = rows_by(experiment_report(ws, "nurture"), "stage")
+    now = rows_by(ws.run(ExperimentReportParams(name="nurture")), "stage")
     assert (now["sql"]["test_converted"], now["customer"]["test_converted"]) == (4, 2)
 
-    only = experiment_report(ws, "nurture", stage="sql", as_of=AS_OF)
+    only = ws.run(ExperimentReportParams(name="nurture", stage="sql", as_of=AS_OF))
     assert only.frame["stage"].tolist() == ["sql"]
 
 
 def test_hash_assignment_export(ws: Any) -> None:
-    a = experiment_assign(ws, "nurture", as_of=AS_OF)
+    a = ws.run(ExperimentAssignParams(name="nurture", as_of=AS_OF))
     groups = dict(zip(a.frame["lead_id"], a.frame["group"], strict=True))
     assert groups == {
         "P1": "control",
@@ -140,18 +148,18 @@ def test_hash_assignment_export(ws: Any) -> None:
     p8 = a.frame.set_index("lead_id").loc["P8"]
     assert pd.Timestamp(p8["entered_at"]) == pd.Timestamp("2025-01-31 22:30", tz="UTC")
     assert a.frame.set_index("lead_id").loc["P1", "email"] == "p1@example.com"
-    held_out = experiment_assign(ws, "nurture", group="control")
+    held_out = ws.run(ExperimentAssignParams(name="nurture", group="control"))
     assert sorted(held_out.frame["lead_id"]) == ["P1", "P2", "P6", "P8"]
     csv = held_out.to_csv().splitlines()
     assert csv[0] == "lead_id,group,entered_at,email,hash_value,in_ledger"
     assert len(csv) == 5
     with pytest.raises(InvalidArgument):
-        experiment_assign(ws, "nurture", group="holdout")
+        ws.run(ExperimentAssignParams(name="nurture", group="holdout"))
 
 
 def test_population_from_the_first_stage(ws: Any) -> None:
     # stage lead, no dates, no filter: every lead; the report starts at the next stage
-    r = experiment_report(ws, "everyone", as_of=AS_OF)
+    r = ws.run(ExperimentReportParams(name="everyone", as_of=AS_OF))
     assert r.frame["stage"].tolist()[0] == "mql"
     total = int(r.frame["control_leads"].iloc[0] + r.frame["test_leads"].iloc[0])
     assert total == len(STORY)
@@ -159,15 +167,19 @@ def test_population_from_the_first_stage(ws: Any) -> None:
 
 def test_unknown_experiment_and_stage(ws: Any) -> None:
     with pytest.raises(ExperimentNotFound) as exc:
-        experiment_report(ws, "nurtur")
+        ws.run(ExperimentReportParams(name="nurtur"))
     assert exc.value.hint and "nurture" in exc.value.hint
     with pytest.raises(InvalidArgument):
-        experiment_report(ws, "nurture", stage="lead")  # before the population's stage
+        ws.run(
+            ExperimentReportParams(name="nurture", stage="lead")
+        )  # before the population's stage
     with pytest.raises(Exception) as exc2:
-        experiment_report(ws, "nurture", stage="sqll")
+        ws.run(ExperimentReportParams(name="nurture", stage="sqll"))
     assert getattr(exc2.value, "code", None) == "unknown_stage"
     with pytest.raises(InvalidArgument):
-        experiment_import(ws, "nurture", ws.project_dir / "x.csv")  # a hash experiment
+        ws.run(
+            ExperimentImportParams(name="nurture", file=ws.project_dir / "x.csv")
+        )  # a hash experiment
 
 
 def members_csv(folder: Path, name: str, rows: list[tuple[str, str]]) -> Path:
@@ -185,17 +197,17 @@ def test_imported_experiment_story(ws: Any) -> None:
         "webinar.csv",
         [("P1", "control"), ("P2", "Control"), ("P3", "test"), ("P4", " test "), ("GHOST", "test")],
     )
-    first = experiment_import(ws, "webinar", good).as_dict()["rows"][0]
+    first = ws.run(ExperimentImportParams(name="webinar", file=good)).as_dict()["rows"][0]
     assert (first["read"], first["added"], first["already_imported"]) == (5, 5, 0)
     assert (first["control_members"], first["test_members"], first["not_in_ledger"]) == (2, 3, 1)
     assert groups_rows(ws) == 5
 
     # the same file again: nothing added
-    again = experiment_import(ws, "webinar", good).as_dict()["rows"][0]
+    again = ws.run(ExperimentImportParams(name="webinar", file=good)).as_dict()["rows"][0]
     assert (again["added"], again["already_imported"]) == (0, 5)
     assert groups_rows(ws) == 5
 
-    r = experiment_report(ws, "webinar", as_of=AS_OF)
+    r = ws.run(ExperimentReportParams(name="webinar", as_of=AS_OF))
     rows = rows_by(r, "stage")
     assert list(rows) == ["mql", "sal", "sql", "opportunity", "customer"]
     assert (rows["mql"]["control_leads"], rows["mql"]["test_leads"]) == (2, 2)  # GHOST is out
@@ -204,7 +216,7 @@ def test_imported_experiment_story(ws: Any) -> None:
     assert (rows["customer"]["control_converted"], rows["customer"]["test_converted"]) == (1, 1)
     assert any("1 imported member(s) are not in the ledger" in n for n in r.notes)
 
-    a = experiment_assign(ws, "webinar").frame.set_index("lead_id")
+    a = ws.run(ExperimentAssignParams(name="webinar")).frame.set_index("lead_id")
     assert a.loc["GHOST", "in_ledger"] == False  # noqa: E712
     assert a.loc["P2", "group"] == "control"
 
@@ -217,7 +229,7 @@ def test_imported_bad_rows_reject_the_whole_file(ws: Any) -> None:
         [("P1", "control"), ("P2", "treatment"), ("", "test"), ("P3", "test"), ("P3", "control")],
     )
     with pytest.raises(RejectedRows) as exc:
-        experiment_import(ws, "webinar", bad)
+        ws.run(ExperimentImportParams(name="webinar", file=bad))
     msg = exc.value.message
     assert "bad.csv" in msg and "3 row(s) rejected, nothing imported" in msg
     assert "row 3 column group: got 'treatment', expected test or control" in msg
@@ -227,39 +239,39 @@ def test_imported_bad_rows_reject_the_whole_file(ws: Any) -> None:
 
     # a clearly mapped value is fine; the in-file conflict is fixed
     fixed = members_csv(folder, "fixed.csv", [("P1", "control"), ("P2", "treatment")])
-    res = experiment_import(ws, "webinar", fixed, group_map=["treatment=test"])
+    res = ws.run(ExperimentImportParams(name="webinar", file=fixed, group_map=["treatment=test"]))
     assert res.frame["added"].iloc[0] == 2
     # a lead never changes group across imports
     moved = members_csv(folder, "moved.csv", [("P2", "control"), ("P6", "control")])
     with pytest.raises(RejectedRows, match=r"row 2 column group.*imported in test before"):
-        experiment_import(ws, "webinar", moved)
+        ws.run(ExperimentImportParams(name="webinar", file=moved))
     assert groups_rows(ws) == 2
     with pytest.raises(InvalidArgument):
-        experiment_import(ws, "webinar", fixed, group_map=["treatment=variant"])
+        ws.run(ExperimentImportParams(name="webinar", file=fixed, group_map=["treatment=variant"]))
 
 
 def test_imported_file_problems(ws: Any) -> None:
     folder = ws.project_dir
     no_group = write_csv(folder / "nogroup.csv", [{"lead_id": "P1", "variant": "test"}])
     with pytest.raises(ImportFileError, match="no 'group' column"):
-        experiment_import(ws, "webinar", no_group)
+        ws.run(ExperimentImportParams(name="webinar", file=no_group))
     with pytest.raises(ImportFileError, match="no such file"):
-        experiment_import(ws, "webinar", folder / "missing.csv")
+        ws.run(ExperimentImportParams(name="webinar", file=folder / "missing.csv"))
     parquet = folder / "members.parquet"
     pd.DataFrame({"Lead_ID": ["P1", "P3", "P3"], "Group": ["control", "test", "test"]}).to_parquet(
         parquet
     )
-    row = experiment_import(ws, "webinar", parquet).as_dict()["rows"][0]
+    row = ws.run(ExperimentImportParams(name="webinar", file=parquet)).as_dict()["rows"][0]
     assert (row["added"], row["duplicate_rows"]) == (2, 1)
 
 
 def test_size_report() -> None:
-    r = experiment_size(0.05, 0.1, relative=True)  # 0.05 → 0.055
+    r = size(baseline=0.05, mde=0.1, relative=True)  # 0.05 → 0.055
     row = r.as_dict()["rows"][0]
     assert row["target_rate"] == pytest.approx(0.055)
     assert row["control_leads"] == stats.sample_size(0.05, 0.055).control_leads
-    holdout = experiment_size(0.05, 0.01, control_share=0.1).as_dict()["rows"][0]
+    holdout = size(baseline=0.05, mde=0.01, control_share=0.1).as_dict()["rows"][0]
     assert holdout["test_leads"] > 8 * holdout["control_leads"]
     for bad in ({"baseline": 0.05, "mde": 0}, {"baseline": 0.99, "mde": 0.02}):
         with pytest.raises(InvalidArgument):
-            experiment_size(**bad)
+            size(**bad)

@@ -14,8 +14,9 @@ from hypothesis import strategies as st
 from sklearn.metrics import roc_auc_score
 
 from leadledger.errors import InvalidArgument, NotEnoughHistory
+from leadledger.reports.common import as_of_instant
+from leadledger.reports.scoring import BacktestParams, TuneParams
 from leadledger.scoring import backtest as bt
-from leadledger.scoring_reports import backtest, tune
 
 
 @given(
@@ -61,13 +62,11 @@ def ws(company: Path) -> Any:
 
 
 def _population(ws: Any, as_of: str, window: float = 90) -> pd.DataFrame:
-    from leadledger.reports.legacy import parse_as_of
-
     expr = bt.population(
         ws.store.tables(),
         ws.cfg,
         ws.cfg.scoring,
-        as_of=parse_as_of(ws, as_of),
+        as_of=as_of_instant(ws.ctx, as_of),
         outcome="sql",
         window_days=window,
         cohort_days=window,
@@ -76,7 +75,7 @@ def _population(ws: Any, as_of: str, window: float = 90) -> pd.DataFrame:
 
 
 def test_backtest_matches_an_independent_recount(ws: Any) -> None:
-    rep = backtest(ws, as_of="2026-05-31", outcome="sql", window="90d")
+    rep = ws.run(BacktestParams(as_of="2026-05-31", outcome="sql", window="90d"))
     pop = _population(ws, "2026-05-31")
     elig = pop[pop["eligible"]]
     assert rep.params["roc_auc"] == pytest.approx(roc_auc_score(elig["converted"], elig["score"]))
@@ -106,12 +105,12 @@ def test_backtest_matches_an_independent_recount(ws: Any) -> None:
 
 
 def test_default_as_of_leaves_the_window_observed(ws: Any) -> None:
-    rep = backtest(ws)
+    rep = ws.run(BacktestParams())
     assert any("--as-of defaults to 90 days before" in n for n in rep.notes)
 
 
 def test_tune_by_capacity_is_the_lowest_threshold_within_it(ws: Any) -> None:
-    rep = tune(ws, capacity=60, as_of="2026-05-31")
+    rep = ws.run(TuneParams(capacity=60, as_of="2026-05-31"))
     best = rep.frame.iloc[0]
     trade = rep.extra["tradeoff"][1]
     assert best["mqls_per_month"] <= 60
@@ -123,7 +122,7 @@ def test_tune_by_capacity_is_the_lowest_threshold_within_it(ws: Any) -> None:
 
 
 def test_tune_by_acceptance(ws: Any) -> None:
-    rep = tune(ws, target_acceptance=0.5, as_of="2026-05-31")
+    rep = ws.run(TuneParams(target_acceptance=0.5, as_of="2026-05-31"))
     best = rep.frame.iloc[0]
     assert best["acceptance_rate"] >= 0.5
     trade = rep.extra["tradeoff"][1]
@@ -133,8 +132,8 @@ def test_tune_by_acceptance(ws: Any) -> None:
 
 def test_tune_without_an_answer_is_a_clear_error(ws: Any) -> None:
     with pytest.raises(NotEnoughHistory, match=r"no threshold reaches 0\.001 MQLs per month"):
-        tune(ws, capacity=0.001, as_of="2026-05-31")
+        ws.run(TuneParams(capacity=0.001, as_of="2026-05-31"))
     with pytest.raises(InvalidArgument):
-        tune(ws)
+        ws.run(TuneParams())
     with pytest.raises(InvalidArgument):
-        tune(ws, target_acceptance=1.5)
+        ws.run(TuneParams(target_acceptance=1.5))

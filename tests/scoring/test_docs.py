@@ -10,7 +10,7 @@ import pytest
 
 from leadledger.config.models import SCORING_OPS
 from leadledger.ledger.schema import SCORE_EVENTS_SCHEMA
-from leadledger.scoring_reports import backtest, explain, score, tune
+from leadledger.reports.scoring import BacktestParams, ExplainParams, ScoreParams, TuneParams
 from tests.scoring.stories import AS_OF, load_story, story_config
 from tests.scoring.test_backtest import company  # noqa: F401  (module fixture)
 from tests.test_docs import read, sections, table_keys
@@ -29,13 +29,13 @@ def test_every_column_is_documented(make_project: Any, company: Path) -> None:  
 
     ws = make_project(text=story_config("duckdb:///leadledger.duckdb"))
     load_story(ws)
-    scored = score(ws, as_of=AS_OF.isoformat())
+    scored = ws.run(ScoreParams(as_of=AS_OF.isoformat()))
     with Workspace(company) as big:
-        bt = backtest(big, as_of="2026-05-31")
-        tn = tune(big, capacity=100, as_of="2026-05-31")
+        bt = big.run(BacktestParams(as_of="2026-05-31"))
+        tn = big.run(TuneParams(capacity=100, as_of="2026-05-31"))
     checks = {
         "### `score`": [scored.frame, scored.extra["events"][1]],
-        "### `score explain`": [explain(ws, "A").frame],
+        "### `score explain`": [ws.run(ExplainParams(lead_id="A")).frame],
         "### `score backtest`": [bt.frame, bt.extra["deciles"][1]],
         "### `score tune`": [tn.frame],
     }

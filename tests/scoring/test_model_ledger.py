@@ -21,7 +21,7 @@ from leadledger.errors import (
     NotEnoughHistory,
     UnknownStage,
 )
-from leadledger.model_reports import feature_frame
+from leadledger.reports.model import feature_frame
 from leadledger.scoring import features as fx
 from leadledger.scoring.evaluation import roc_auc
 from leadledger.service import Workspace
@@ -82,11 +82,12 @@ def test_saved_files_and_meta(trained: Any) -> None:
         report.frame.loc[0, "roc_auc"]
     )
     # the fingerprint is of the training frame: rebuilding it gives the same hash
-    from leadledger.model_reports import _options, fingerprint
+    from leadledger.reports.model import ModelTrainParams
+    from leadledger.scoring.model_store import fingerprint
 
-    opts = _options(ws, "default", {})
+    opts = ModelTrainParams().resolve(ws.ctx).params.options()  # the saved model's options
     fset = fx.FeatureSet.from_dict(meta["feature_set"])
-    df = feature_frame(ws, fset, opts, pd.Timestamp(meta["as_of"]), labelled=True)
+    df = feature_frame(ws.ctx, fset, opts, pd.Timestamp(meta["as_of"]), labelled=True)
     assert fingerprint(df, ["lead_id", *fset.names, "label"]) == meta["data_fingerprint"]
 
 
@@ -116,12 +117,12 @@ def test_predict_contract(trained: Any) -> None:
 
 
 def test_reasons_are_the_largest_positive_contributions(trained: Any) -> None:
-    from leadledger.model_reports import load_model
+    from leadledger.scoring.model_store import load_model
 
     ws, _ = trained
-    model, meta = load_model(ws, "default")
+    model, meta = load_model(ws.project_dir, "default")
     fset = fx.FeatureSet.from_dict(meta["feature_set"])
-    df = feature_frame(ws, fset, meta["options"], pd.Timestamp(meta["as_of"]), labelled=False)
+    df = feature_frame(ws.ctx, fset, meta["options"], pd.Timestamp(meta["as_of"]), labelled=False)
     X = df[fset.names].head(40)
     contrib = model.contributions(X)
     # SHAP values add up to the booster's log-odds
@@ -172,7 +173,8 @@ def test_not_enough_history(make_project: Any) -> None:
 
 @pytest.mark.postgres
 def test_features_are_the_same_on_postgres(tmp_path: Path, postgres_server: Any) -> None:
-    from leadledger.model_reports import DEFAULTS, discover_features
+    from leadledger.reports.model import discover_features
+    from leadledger.scoring.model_store import DEFAULTS
     from leadledger.service import init_project
 
     company = generate_company(leads=400, seed=11)
@@ -192,9 +194,9 @@ def test_features_are_the_same_on_postgres(tmp_path: Path, postgres_server: Any)
             for kind in ("leads", "stages", "touches"):
                 ws.import_files(kind, [files[kind]])
             as_of = pd.Timestamp("2026-06-30", tz="UTC")
-            fset = discover_features(ws, as_of)
+            fset = discover_features(ws.ctx, as_of)
             opts = {**DEFAULTS, "target": "sql"}
-            frames.append(feature_frame(ws, fset, opts, as_of, labelled=True))
+            frames.append(feature_frame(ws.ctx, fset, opts, as_of, labelled=True))
     a, b = frames
     assert len(a) > 100 and a["label"].sum() > 5
     pd.testing.assert_frame_equal(a, b, check_dtype=False)

@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from leadledger.scoring_reports import explain, score
+from leadledger.reports.scoring import ExplainParams, ScoreParams
 from tests.scoring.stories import (
     AS_OF,
     EXPECTED,
@@ -29,7 +29,7 @@ def ws(make_project: Any, engine: str) -> Any:
 
 
 def test_scores_are_the_hand_computed_ones(ws: Any) -> None:
-    report = score(ws, as_of=AS_OF.isoformat())
+    report = ws.run(ScoreParams(as_of=AS_OF.isoformat()))
     got = report.frame.set_index("lead_id")
     assert sorted(got.index) == sorted(EXPECTED)  # D did not exist yet
     for lead, want in EXPECTED.items():
@@ -42,7 +42,7 @@ def test_scores_are_the_hand_computed_ones(ws: Any) -> None:
 
 
 def test_the_mql_event_carries_the_score_and_top_reasons(ws: Any) -> None:
-    report = score(ws, as_of=AS_OF.isoformat())
+    report = ws.run(ScoreParams(as_of=AS_OF.isoformat()))
     events = report.extra["events"][1]
     assert events[["lead_id", "stage"]].values.tolist() == [["A", "mql"]]
     assert events["reason"].iloc[0] == "score 45 ≥ 40: vp +20, big +15, clicks +10"
@@ -60,7 +60,7 @@ def test_the_mql_event_carries_the_score_and_top_reasons(ws: Any) -> None:
 
 
 def test_score_events_add_up_to_the_score(ws: Any) -> None:
-    score(ws, as_of=AS_OF.isoformat())
+    ws.run(ScoreParams(as_of=AS_OF.isoformat()))
     ev = ws.store.execute(ws.store.table("score_events"))
     totals = ev.groupby("lead_id")["points"].sum()
     for lead, want in EXPECTED.items():
@@ -76,7 +76,7 @@ def test_score_events_add_up_to_the_score(ws: Any) -> None:
 
 
 def test_rescoring_the_same_as_of_changes_nothing(ws: Any) -> None:
-    score(ws, as_of=AS_OF.isoformat())
+    ws.run(ScoreParams(as_of=AS_OF.isoformat()))
 
     def counts() -> tuple[int, int, int]:
         return tuple(  # type: ignore[return-value]
@@ -85,16 +85,16 @@ def test_rescoring_the_same_as_of_changes_nothing(ws: Any) -> None:
         )
 
     first = counts()
-    again = score(ws, as_of=AS_OF.isoformat())
+    again = ws.run(ScoreParams(as_of=AS_OF.isoformat()))
     assert counts() == first
     assert again.extra["events"][1].empty
     assert any("nothing rewritten" in n for n in again.notes)
 
 
 def test_explain_adds_up_for_every_lead(ws: Any) -> None:
-    score(ws, as_of=AS_OF.isoformat())
+    ws.run(ScoreParams(as_of=AS_OF.isoformat()))
     for lead, want in EXPECTED.items():
-        rep = explain(ws, lead)
+        rep = ws.run(ExplainParams(lead_id=lead))
         f = rep.frame
         body, total = f.iloc[:-1], f.iloc[-1]
         assert total["line"] == "total"
@@ -104,7 +104,7 @@ def test_explain_adds_up_for_every_lead(ws: Any) -> None:
 
 
 def test_explain_shows_decay_caps_and_touches(ws: Any) -> None:
-    f = explain(ws, "A", as_of=AS_OF.isoformat()).frame
+    f = ws.run(ExplainParams(lead_id="A", as_of=AS_OF.isoformat())).frame
     pricing = f[f["rule"] == "pricing"].iloc[0]
     assert pricing["points_before_decay"] == 10
     assert pricing["weight"] == pytest.approx(0.5)
@@ -115,7 +115,7 @@ def test_explain_shows_decay_caps_and_touches(ws: Any) -> None:
     assert clicks["points"].astype(float).tolist() == [4, 4, 4, 4, -6]
     cap = f[f["rule"] == "(group cap)"].iloc[0]
     assert cap["group"] == "fit" and cap["points"] == -12 and cap["detail"] == "cap 30"
-    c = explain(ws, "C", as_of=AS_OF.isoformat()).frame
+    c = ws.run(ExplainParams(lead_id="C", as_of=AS_OF.isoformat())).frame
     floor = c[(c["rule"] == "(group cap)") & (c["group"] == "engagement")].iloc[0]
     assert floor["points"] == 2 and floor["detail"] == "floor -20.0"
 
@@ -124,9 +124,9 @@ def test_explain_unknown_lead_is_a_clear_error(ws: Any) -> None:
     from leadledger.errors import LeadNotFound
 
     with pytest.raises(LeadNotFound):
-        explain(ws, "NOPE")
+        ws.run(ExplainParams(lead_id="NOPE"))
     with pytest.raises(LeadNotFound, match="did not exist yet"):
-        explain(ws, "D", as_of=AS_OF.isoformat())
+        ws.run(ExplainParams(lead_id="D", as_of=AS_OF.isoformat()))
 
 
 def test_recycled_when_the_score_falls_back(make_project: Any, engine: str) -> None:
@@ -136,18 +136,18 @@ def test_recycled_when_the_score_falls_back(make_project: Any, engine: str) -> N
     )
     ws = make_project(engine, text=text)
     load_story(ws)
-    first = score(ws, as_of=AS_OF.isoformat())
+    first = ws.run(ScoreParams(as_of=AS_OF.isoformat()))
     assert first.extra["events"][1]["lead_id"].tolist() == ["A"]
     later = (AS_OF + pd.Timedelta(days=30)).isoformat()
     # 30 days on, the latest pricing visit (a day after the first as-of) is 29 days old:
     # 10 × 0.5^2.9; fit 30 and the undecayed clicks 10 stay → 41.34 < 44
-    second = score(ws, as_of=later)
+    second = ws.run(ScoreParams(as_of=later))
     got = second.frame.set_index("lead_id")
     assert got.loc["A", "score"] == pytest.approx(40 + 10 * 0.5**2.9)
     ev = second.extra["events"][1]
     assert ev[["lead_id", "stage"]].values.tolist() == [["A", "recycled"]]
     assert ev["reason"].iloc[0] == "score 41.34 < 44"
-    third = score(ws, as_of=later)
+    third = ws.run(ScoreParams(as_of=later))
     assert third.extra["events"][1].empty  # no second recycle
 
 
@@ -162,7 +162,7 @@ def test_stay_keeps_mqls_and_sales_decisions_are_respected(make_project: Any) ->
         },
     )
     ws.store  # noqa: B018
-    out = score(ws, as_of=AS_OF.isoformat(), progress=None)
+    out = ws.run(ScoreParams(as_of=AS_OF.isoformat()))
     assert out.extra["events"][1].empty
     assert out.params["over_threshold"] == 1 and out.params["new_mqls"] == 0
 
@@ -178,7 +178,7 @@ def test_mql_by_probability_uses_the_model(make_project: Any, monkeypatch: Any) 
     ws = make_project(text=text)
     load_story(ws)
     with pytest.raises(ModelNotTrained):  # no model trained yet: the model helper's error
-        score(ws, as_of=AS_OF.isoformat())
+        ws.run(ScoreParams(as_of=AS_OF.isoformat()))
     probs = pd.DataFrame(
         {
             "lead_id": ["A", "B", "C"],
@@ -187,9 +187,10 @@ def test_mql_by_probability_uses_the_model(make_project: Any, monkeypatch: Any) 
         }
     )
     monkeypatch.setattr(
-        ws, "model_predict", lambda as_of=None, **kw: Report("model_predict", {}, probs)
+        "leadledger.reports.model.report_model_predict",
+        lambda ctx, params: Report("model_predict", {}, probs),
     )
-    rep = score(ws, as_of=AS_OF.isoformat())
+    rep = ws.run(ScoreParams(as_of=AS_OF.isoformat()))
     ev = rep.extra["events"][1].set_index("lead_id")
     # A has the points (45 ≥ 40) but not the probability; B and C reach 0.5
     assert sorted(ev.index) == ["B", "C"]

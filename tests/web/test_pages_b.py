@@ -587,7 +587,7 @@ def keyed(rep: Report) -> dict[str, dict[str, Any]]:
 
 def test_the_maturity_window_is_the_projects_customer_outcome_window() -> None:
     from leadledger.dashboard_reports import MATURITY_DAYS
-    from leadledger.model_reports import DEFAULTS
+    from leadledger.scoring.model_store import DEFAULTS
 
     assert DEFAULTS["target"] == "customer"
     assert MATURITY_DAYS == DEFAULTS["window_days"] == 180

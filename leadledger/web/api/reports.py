@@ -91,10 +91,11 @@ def _route(spec: ReportSpec[Any]) -> None:
         return report_response(report, format, table)
 
     endpoint.__name__ = f"report_{spec.name}"
-    cmd = " ".join(spec.cli) if spec.cli else spec.name
-    doc = f"{spec.summary} (`leadledger {cmd}`)."
+    cmd = " ".join(spec.cli) if spec.cli else spec.name.replace("_", " ")
+    doc = f"{spec.summary} (`leadledger {cmd}`)." if spec.cli else spec.summary
+    responses = REPORT_RESPONSES if spec.api_errors else {200: REPORT_RESPONSES[200]}
     fn = with_signature(endpoint, [common[0], *params, *common[1:]], doc)
-    router.get(spec.api or "", responses=REPORT_RESPONSES, summary=cmd, name=spec.name)(fn)
+    router.get(spec.api or "", responses=responses, summary=cmd, name=spec.name)(fn)
 
 
 def report_routes() -> list[ReportSpec[Any]]:
