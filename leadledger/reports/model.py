@@ -20,7 +20,7 @@ from leadledger.ledger import derived
 from leadledger.reports.common import as_of_instant
 from leadledger.reports.context import Ctx
 from leadledger.reports.params import AsOf, Instant, ModelName, Params, Surface, resolved
-from leadledger.reports.params import limit as whole_number
+from leadledger.reports.params import limit_validator as whole_number
 from leadledger.reports.registry import Resolved, report
 from leadledger.reports.result import Report
 from leadledger.scoring import features as fx
