@@ -9,6 +9,7 @@ A chart never computes a number: it draws the rows of a report.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pandas as pd
@@ -354,3 +355,135 @@ def lift_chart(frame: pd.DataFrame, name: str) -> dict[str, Any]:
         ],
     }
     return chart(spec, chart_id=f"lift-{name}", title=f"{name}: lift by stage")
+
+
+# -- the executive report (drawn as static SVG by :func:`svg`) ---------------------------------
+#: Colours of the executive report's series (and of a negative ROI).
+PALETTE = ["#2f6fdf", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#b07aa1", "#9c755f"]
+#: The size of an executive chart's plot (its SVG scales to the panel).
+EXEC_SIZE = {"width": 300, "height": 150}
+
+
+def _labelled(frame: pd.DataFrame, period: str) -> pd.DataFrame:
+    from leadledger.formatting import period_label
+
+    out = frame.sort_values("period").copy() if "period" in frame else frame.copy()
+    if "period" in out:
+        out["label"] = [period_label(p, period, short=True) for p in out["period"]]
+    return out
+
+
+def _exec_spec(values: list[dict[str, Any]], order: list[str], spec: dict[str, Any]) -> dict:
+    return {
+        "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
+        **EXEC_SIZE,
+        "config": {
+            "font": "sans-serif",
+            "axis": {"labelFontSize": 9, "titleFontSize": 9, "grid": True, "gridColor": "#eef1f5"},
+            "legend": {"labelFontSize": 9, "orient": "top", "title": None},
+            "view": {"stroke": None},
+            "range": {"category": PALETTE},
+        },
+        "data": {"values": values},
+        **spec,
+        **({"usermeta": {"order": order}} if order else {}),
+    }
+
+
+def executive_columns(
+    frame: pd.DataFrame,
+    period: str,
+    series: list[tuple[str, str]],
+    *,
+    stacked: bool = False,
+    percent: bool = False,
+    lines: bool = False,
+) -> dict[str, Any] | None:
+    """Bars per period (stacked when ``stacked``) or lines, one series per ``(column, name)``;
+    None when there is nothing to draw."""
+    if frame.empty:
+        return None
+    data = _labelled(frame, period)
+    order = list(dict.fromkeys(data["label"]))
+    long = data.melt(
+        id_vars=["label"], value_vars=[c for c, _ in series], var_name="series", value_name="value"
+    )
+    long["series"] = long["series"].map(dict(series))
+    long = long[long["value"].notna()]
+    fmt = ".1%" if percent else ",.2f"
+    x = {"field": "label", "type": "ordinal", "sort": order, "title": None,
+         "axis": {"labelAngle": 0, "labelOverlap": True}}  # fmt: skip
+    y: dict[str, Any] = {"field": "value", "type": "quantitative", "title": None}
+    if percent:
+        y["axis"] = {"format": "%"}
+    if stacked:
+        y["stack"] = "zero"
+    enc: dict[str, Any] = {
+        "x": x,
+        "y": y,
+        "tooltip": [
+            {"field": "label", "title": "period"},
+            {"field": "series", "title": "series"},
+            {"field": "value", "format": fmt, "title": "value"},
+        ],
+    }
+    if len(series) > 1:
+        enc["color"] = {"field": "series", "type": "nominal", "sort": [n for _, n in series]}
+    else:
+        enc["color"] = {"value": PALETTE[0]}
+    mark: Any = {"type": "line", "point": {"size": 12}} if lines else {"type": "bar"}
+    return _exec_spec(records(long), order, {"mark": mark, "encoding": enc})
+
+
+def executive_bars(
+    frame: pd.DataFrame, *, label: str, value: str, percent: bool = False
+) -> dict[str, Any] | None:
+    """Horizontal bars, one per row of ``frame`` in its order (negative values in red)."""
+    if frame.empty:
+        return None
+    data = frame[[label, value]].copy()
+    data[label] = data[label].astype(object).where(data[label].notna(), "(none)").astype(str)
+    data = data.rename(columns={label: "label", value: "value"})
+    data = data[data["value"].notna()]
+    fmt = ".0%" if percent else ",.0f"
+    order = list(data["label"])
+    bars = {
+        "mark": {"type": "bar"},
+        "encoding": {
+            "y": {
+                "field": "label",
+                "type": "nominal",
+                "sort": order,
+                "title": None,
+                "axis": {"labelLimit": 110},
+            },
+            "x": {
+                "field": "value",
+                "type": "quantitative",
+                "title": None,
+                **({"axis": {"format": "%"}} if percent else {}),
+            },
+            "color": {
+                "condition": {"test": "datum.value < 0", "value": PALETTE[3]},
+                "value": PALETTE[0],
+            },
+            "tooltip": [{"field": "label"}, {"field": "value", "format": fmt}],
+        },
+    }
+    return _exec_spec(records(data), [], bars) | {"height": {"step": 16}}
+
+
+def svg(spec: dict[str, Any] | None) -> str:
+    """``spec`` drawn as a static SVG (offline, no script): what the exported executive report
+    embeds. An empty chart says so."""
+    if spec is None:
+        return '<p class="empty">no data in this range</p>'
+    import vl_convert
+
+    text: str = vl_convert.vegalite_to_svg(spec)
+    if "xlink:" not in text.split(">", 1)[1]:  # the namespace is declared but never used
+        text = text.replace(' xmlns:xlink="http://www.w3.org/1999/xlink"', "", 1)
+    # scale to the panel: keep the viewBox, drop the fixed size
+    head, rest = text.split(">", 1)
+    head = re.sub(r' (width|height)="[\d.]+"', "", head, count=2)
+    return head + ">" + rest
