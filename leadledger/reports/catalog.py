@@ -1,3 +1,3 @@
 """Every report module, imported so that its reports register (``registry._load``)."""
 
-from leadledger.reports import funnel  # noqa: F401
+from leadledger.reports import funnel, planning, protection  # noqa: F401
