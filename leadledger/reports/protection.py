@@ -295,6 +295,17 @@ def _money(value: float, name: str) -> float:
     return number
 
 
+_decay_window = duration(units="hdw")
+
+
+def _history(value: Any, info: ValidationInfo) -> Duration | None:
+    """``--history`` of decay: the one duration grammar in hours, days or weeks (``365d``);
+    None is the default window, an empty text a window of no day (refused by ``resolve``)."""
+    if isinstance(value, str) and value == "":
+        return Duration(0.0, "d", "")
+    return _decay_window(value, info)
+
+
 _COUNT_QUERY = (("ge", 0), ("le", 10**12))
 Count = Annotated[
     int | float | None,
@@ -324,7 +335,7 @@ class DecayParams(Params):
     ] = None
     history: Annotated[
         Duration | None,
-        BeforeValidator(duration(units="hdw")),
+        BeforeValidator(_history),
         Surface(raw=str),
         Field(description="History window for the rate and curve, e.g. 365d."),
     ] = DEFAULT_HISTORY  # type: ignore[assignment]  # parsed into a Duration
