@@ -322,3 +322,16 @@ def test_every_column_is_documented(engine: str, make_project: Any) -> None:
         assert len(frame)
         missing += [f"decay {key}: {c}" for c in frame.columns if c not in table_keys(body)]
     assert not missing, "columns not in docs/sla-and-decay.md: " + ", ".join(missing)
+
+
+def test_only_the_cli_sends_and_a_send_is_never_cached() -> None:
+    from leadledger.reports.params import surface_of
+    from leadledger.reports.protection import AlertsParams
+
+    assert AlertsParams(webhook="https://hooks.example.com/T/B/X").side_effects()
+    assert not AlertsParams().side_effects()
+    fields = AlertsParams.model_fields
+    api = {name for name, f in fields.items() if surface_of(f).api}
+    cli = {name for name, f in fields.items() if surface_of(f).cli}
+    assert api == {"goal", "as_of"}
+    assert cli == {"webhook", "goal", "timeout", "retries", "as_of"}

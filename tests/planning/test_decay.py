@@ -304,3 +304,11 @@ def test_cli_decay_from_history(history: Any, capsys: Any) -> None:
     assert code == 0 and "Decay curve" in out and "at risk" in out
     code = main(["decay", "--project", project, "--history", "soon"])
     assert code == 1 and "invalid_argument" in capsys.readouterr().err
+
+
+def test_given_counts_need_no_project_history_does() -> None:
+    from leadledger.reports.protection import DecayParams
+
+    assert DecayParams(sqls=40, customers=10).project_use() == "none"
+    assert DecayParams(neglected=1).project_use() == "none"
+    assert DecayParams().project_use() == "required"

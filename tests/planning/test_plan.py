@@ -394,3 +394,30 @@ def test_untagged_costs_are_named_in_a_channel_plan(make_project: Any) -> None:
     load_story(ws)
     r = ws.plan(revenue=100_000, deal_size=50_000, close_rate=0.5, channel="paid_search")
     assert any("500.00 more was spent untagged" in n for n in r.notes), r.notes
+
+
+def test_history_windows_step_back_whole_months_weeks_and_days() -> None:
+    """--history's window [start, end] by ``Duration.start_before``: the same days as the
+    calendar arithmetic plan and whatif used before (months clipped to the month's end)."""
+    import calendar
+    import datetime as dt
+
+    from leadledger.reports.planning import WhatifParams
+
+    def before(end: dt.date, n: int, unit: str) -> dt.date:
+        if unit == "d":
+            return end - dt.timedelta(days=n - 1)
+        if unit == "w":
+            return end - dt.timedelta(days=7 * n - 1)
+        m0 = end.year * 12 + end.month - 1 - n * (12 if unit == "y" else 1)
+        y, m = divmod(m0, 12)
+        back = dt.date(y, m + 1, min(end.day, calendar.monthrange(y, m + 1)[1]))
+        return back + dt.timedelta(days=1)
+
+    ends = [dt.date(2024, 2, 29), dt.date(2025, 3, 31), dt.date(2026, 10, 31), dt.date(2026, 1, 1)]
+    ends += [dt.date(2023, 1, 1) + dt.timedelta(days=37 * i) for i in range(40)]
+    for unit, counts in {"d": (1, 90, 365), "w": (1, 26), "m": (1, 6, 12, 13), "y": (1, 2)}.items():
+        for n in counts:
+            history = WhatifParams(history=f"{n}{unit}").history
+            for end in ends:
+                assert history.start_before(end) == before(end, n, unit), (n, unit, end)
