@@ -20,6 +20,9 @@ from leadledger.reports.params import Params
 from leadledger.reports.result import Report
 from leadledger.workdays import WorkCalendar
 
+#: What ``as_of`` of a shim takes: a date (the end of that local day), a time, or text.
+AsOfValue = str | dt.date | dt.datetime | None
+
 
 def init_project(folder: Path, *, config_text: str | None = None, force: bool = False) -> Path:
     """Write ``folder/leadledger.yaml`` (commented defaults) and create the embedded store."""
@@ -128,27 +131,74 @@ class Workspace:
         """Data anomalies (``leadledger check``)."""
         return self.report("check", limit=limit)
 
-    # -- planning -----------------------------------------------------------------------
-    def plan(self, **params: Any) -> Report:
-        """The reverse funnel (``leadledger plan``); see ``planning_reports.plan_report``."""
-        from leadledger.planning_reports import plan_report
+    # -- planning (shims: ``report("plan")``, ``report("pace")``, ``report("whatif")``) -------
+    def plan(
+        self,
+        *,
+        revenue: float | str | None,
+        deal_size: float | str | None = None,
+        close_rate: float | str | None = None,
+        mql_to_sql: float | str | None = None,
+        lead_to_mql: float | str | None = None,
+        visit_to_lead: float | str | None = None,
+        start: str | dt.date | None = None,
+        end: str | dt.date | None = None,
+        history_text: str = "12m",
+        channel: str | None = None,
+        campaign: str | None = None,
+    ) -> Report:
+        """The reverse funnel (``leadledger plan``)."""
+        from leadledger.reports.planning import PlanParams
 
-        return plan_report(self, **params)
+        return self.run(
+            PlanParams(
+                revenue=revenue,
+                deal_size=deal_size,
+                close_rate=close_rate,
+                mql_to_sql=mql_to_sql,
+                lead_to_mql=lead_to_mql,
+                visit_to_lead=visit_to_lead,
+                start=start,
+                end=end,
+                history=history_text,
+                channel=channel,
+                campaign=campaign,
+            )
+        )
 
     def save_goal(self, name: str, plan: Report, *, force: bool = False) -> Path:
-        from leadledger.planning_reports import save_goal
+        """Write ``plan`` into leadledger.yaml's ``goals`` as goal ``name`` (comments kept),
+        validated first (``leadledger plan --save NAME``)."""
+        from leadledger.config.goals import save_goal
+        from leadledger.reports.planning import goal_entry
 
-        return save_goal(self, name, plan, force=force)
+        return save_goal(self.project_dir / CONFIG_NAME, goal_entry(name, plan), force=force)
 
-    def pace(self, **params: Any) -> Report:
-        from leadledger.planning_reports import pace_report
+    def pace(
+        self,
+        *,
+        goal: str | None = None,
+        as_of: str | dt.date | None = None,
+        period: str = "month",
+    ) -> Report:
+        """A goal's actual vs required per working day (``leadledger pace``)."""
+        from leadledger.reports.planning import PaceParams
 
-        return pace_report(self, **params)
+        return self.run(PaceParams(goal=goal, as_of=as_of, period=period))
 
-    def whatif(self, **params: Any) -> Report:
-        from leadledger.planning_reports import whatif_report
+    def whatif(
+        self,
+        *,
+        overrides: Sequence[str] = (),
+        scenario: Path | None = None,
+        history_text: str = "12m",
+    ) -> Report:
+        """A scenario against the history's baseline (``leadledger whatif``)."""
+        from leadledger.reports.planning import WhatifParams
 
-        return whatif_report(self, **params)
+        return self.run(
+            WhatifParams(overrides=tuple(overrides), scenario=scenario, history=history_text)
+        )
 
     # -- experiments --------------------------------------------------------------------
     def experiment_report(self, name: str, **params: Any) -> Report:
@@ -204,24 +254,79 @@ class Workspace:
         """The recommended MQL threshold (``leadledger score tune``)."""
         return self.report("score_tune", **params)
 
-    # -- protection: SLAs, decay, alerts ------------------------------------------------
-    def sla(self, **params: Any) -> Report:
+    # -- protection (shims: ``report("sla")``, ``report("decay")``, ``report("alerts")``) ----
+    def sla(
+        self,
+        *,
+        start: str | dt.date | None = None,
+        end: str | dt.date | None = None,
+        period: str | None = "month",
+        by: str | Sequence[str] | None = None,
+        as_of: AsOfValue = None,
+        view: str = "breaches",
+        sla: str | None = None,
+    ) -> Report:
         """SLA breaches, rates or clocks (``leadledger sla``)."""
-        from leadledger.protection_reports import sla_report
+        from leadledger.reports.protection import SlaParams
 
-        return sla_report(self, **params)
+        return self.run(
+            SlaParams(start=start, end=end, period=period, by=by, as_of=as_of, view=view, sla=sla)
+        )
 
-    def decay(self, **params: Any) -> Report:
+    def decay(
+        self,
+        *,
+        customer_value: float | str | None = None,
+        sqls: float | str | None = None,
+        customers: float | str | None = None,
+        neglected: float | str | None = None,
+        start: str | dt.date | None = None,
+        end: str | dt.date | None = None,
+        as_of: AsOfValue = None,
+        history: str | float | None = "365d",
+        limit: int | None = 50,
+    ) -> Report:
         """Lead decay in money (``leadledger decay``)."""
-        from leadledger.protection_reports import decay_report
+        from leadledger.reports.protection import DecayParams
 
-        return decay_report(self, **params)
+        return self.run(
+            DecayParams(
+                customer_value=customer_value,
+                sqls=sqls,
+                customers=customers,
+                neglected=neglected,
+                start=start,
+                end=end,
+                as_of=as_of,
+                history=history,
+                limit=limit,
+            )
+        )
 
-    def alerts(self, **params: Any) -> Report:
-        """SLA breaches and pacing shortfalls, optionally POSTed to a webhook."""
-        from leadledger.protection_reports import alerts
+    def alerts(
+        self,
+        *,
+        webhook: str | None = None,
+        as_of: AsOfValue = None,
+        goal: str | None = None,
+        timeout: float = 10.0,
+        retries: int = 3,
+        backoff: float = 1.0,
+    ) -> Report:
+        """SLA breaches and pacing shortfalls, POSTed to ``webhook`` when given
+        (``leadledger alerts``)."""
+        from leadledger.reports.protection import AlertsParams
 
-        return alerts(self, **params)
+        return self.run(
+            AlertsParams(
+                webhook=webhook,
+                as_of=as_of,
+                goal=goal,
+                timeout=timeout,
+                retries=retries,
+                backoff=backoff,
+            )
+        )
 
     # -- API tokens ---------------------------------------------------------------------
     def token_create(self, scope: str, name: str | None = None) -> tuple[dict[str, Any], str]:

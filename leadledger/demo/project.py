@@ -107,10 +107,13 @@ def _demo_goal(ws: Workspace) -> str:
 def _plan_for(ws: Workspace, start: dt.date, end: dt.date | None = None) -> Report:
     """The reverse funnel of 20 % more revenue than the last twelve months won (rounded up to
     100,000), every rate and the deal size measured from the demo's own history."""
-    from leadledger.planning_reports import history_window, measured
+    from leadledger.planning.history import measured
+    from leadledger.reports.params import Duration
+    from leadledger.reports.planning import history_window
 
-    h_start, h_end = history_window(ws, "12m")
-    won = measured(ws, h_start, h_end, {})["revenue"]
+    ctx = ws.ctx
+    h_start, h_end = history_window(ctx, Duration(12, "m", "12m"))
+    won = measured(ctx.tables(), ctx.cfg, h_start, h_end, {}, ctx.execute)["revenue"]
     target = max(math.ceil(won * 1.2 / 100_000), 1) * 100_000
     return ws.plan(revenue=target, start=start, end=end)
 

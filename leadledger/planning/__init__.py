@@ -1,6 +1,7 @@
-"""Planning and protection: reverse funnel, pacing, what-if, SLAs and lead decay.
+"""Planning and protection: reverse funnel, pacing, what-if, SLAs, lead decay and alerts.
 
-Modules here are pure: Ibis expressions over ledger tables and plain arithmetic. They never hold
-a connection; ``leadledger.planning_reports`` and ``leadledger.protection_reports`` bind them to a
-workspace.
+Modules here are domain code: Ibis expressions over ledger tables and plain arithmetic, and
+functions that count with them through a ``run`` callable the caller hands in (an expression
+in, its rows out). They never hold a connection; ``leadledger.reports.planning`` and
+``leadledger.reports.protection`` bind them to a project.
 """

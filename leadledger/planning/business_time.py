@@ -18,16 +18,45 @@ DST on DuckDB).
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
 import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
+from leadledger.config.models import ProjectConfig
 from leadledger.ledger.clock import epoch_seconds, seconds_between
-from leadledger.ledger.derived import local_date
+from leadledger.ledger.derived import Tables, local_date, stage_entries
+from leadledger.workdays import BusinessHours
 
 HOUR = 3600.0
 DAY = 86400.0
 UNITS = ("business_hours", "business_days", "hours", "days")
+
+
+def business_hours(cfg: ProjectConfig) -> BusinessHours:
+    """The project's business hours (its calendar, in its time zone)."""
+    return BusinessHours(cfg.calendar, cfg.timezone)
+
+
+def business_days(
+    tables: Tables,
+    cfg: ProjectConfig,
+    hours: BusinessHours,
+    as_of: pd.Timestamp,
+    run: Callable[[ir.Expr], Any],
+) -> ir.Table:
+    """The per-day business calendar from the first stage entry in the ledger to the day after
+    ``as_of`` (every instant a clock or a delay can reach); ``run`` runs an expression on the
+    project's engine (the first entry's day is read from the ledger)."""
+    e = stage_entries(tables, cfg)
+    first = run(local_date(e.entered_at).min())
+    last = as_of.tz_convert(cfg.timezone).date() + dt.timedelta(days=1)
+    start = pd.Timestamp(first).date() if first is not None and not pd.isna(first) else last
+    start = min(start, last) - dt.timedelta(days=1)
+    return days_table(hours.days(start, last))
 
 
 def days_table(frame: pd.DataFrame) -> ir.Table:

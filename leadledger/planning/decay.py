@@ -19,7 +19,7 @@
   delay. An SQL's delay is placed in the followed-up buckets, so an untouched SQL counts as if
   it were followed up now.
 
-Pure: expressions over the ledger tables and plain arithmetic; ``leadledger.protection_reports``
+Pure: expressions over the ledger tables and plain arithmetic; ``leadledger.reports.protection``
 runs them.
 """
 

@@ -21,14 +21,22 @@ ledger as it was then.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import ibis
 import ibis.expr.types as ir
+import pandas as pd
 
 from leadledger.config.models import ProjectConfig, Sla
 from leadledger.ledger.derived import Tables, at_col, journeys, match_where, stage_entries
-from leadledger.planning.business_time import elapsed_seconds, is_business, unit_seconds
+from leadledger.planning.business_time import (
+    business_days,
+    business_hours,
+    elapsed_seconds,
+    is_business,
+    unit_seconds,
+)
 
 STATUSES = ("met", "breached", "open_breached", "open", "closed")
 #: Statuses that decided the SLA: the denominator of the breach rate.
@@ -197,3 +205,55 @@ def breach_rates(clocks: ir.Table, keys: Sequence[str]) -> ir.Table:
         "median_elapsed",
         "mean_late_by",
     )
+
+
+def all_clocks(
+    tables: Tables,
+    cfg: ProjectConfig,
+    slas: Sequence[Sla],
+    *,
+    as_of: pd.Timestamp,
+    fields: Sequence[str],
+    run: Callable[[ir.Expr], Any],
+) -> ir.Table:
+    """Every clock of ``slas`` as of ``as_of``, one union (see ``sla_clocks``); ``run`` runs an
+    expression on the project's engine (the business calendar starts at the ledger's first
+    stage entry)."""
+    hours = business_hours(cfg)
+    days = (
+        business_days(tables, cfg, hours, as_of, run)
+        if any(is_business(s.unit) for s in slas)
+        else None
+    )
+    parts = [
+        sla_clocks(
+            tables,
+            cfg,
+            s,
+            as_of=as_of,
+            days=days,
+            business_day_seconds=hours.day_seconds,
+            fields=fields,
+        )
+        for s in slas
+    ]
+    return ibis.union(*parts, distinct=False) if len(parts) > 1 else parts[0]
+
+
+def due_at(cfg: ProjectConfig, frame: pd.DataFrame) -> pd.Series:
+    """When each clock of ``frame`` (columns sla, started_at) fell due: ``within`` business time
+    after the start for business units (a clock started outside hours starts at the next
+    opening), calendar time otherwise."""
+    hours = business_hours(cfg)
+    by_name = {s.name: s for s in cfg.slas}
+    out = []
+    for name, started in zip(
+        frame["sla"], pd.to_datetime(frame["started_at"], utc=True), strict=True
+    ):
+        s = by_name[name]
+        seconds = round(s.within * unit_seconds(s.unit, hours.day_seconds), 6)
+        if is_business(s.unit):
+            out.append(pd.Timestamp(hours.add(started.to_pydatetime(), seconds)))
+        else:
+            out.append(started + pd.Timedelta(seconds=seconds))
+    return pd.Series(pd.to_datetime(out, utc=True), index=frame.index, dtype="datetime64[ns, UTC]")

@@ -7,5 +7,7 @@ from leadledger.reports import (  # noqa: F401
     funnel,
     model,
     money,
+    planning,
+    protection,
     scoring,
 )

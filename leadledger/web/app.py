@@ -213,12 +213,13 @@ def create_app(
 
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
-    from leadledger.web import api_reports, pages, pages_a, pages_b
+    from leadledger.web import pages, pages_a, pages_b
     from leadledger.web.api import ingest as api_ingest
-    from leadledger.web.api import reports as api_generated
+    from leadledger.web.api import reports as api_reports
+    from leadledger.web.api import tokens as api_tokens
 
-    app.include_router(api_generated.router)
     app.include_router(api_reports.router)
+    app.include_router(api_tokens.router)
     app.include_router(api_ingest.router)
     app.include_router(pages.router)
     app.include_router(pages_a.router)

@@ -16,7 +16,6 @@ from typer.testing import CliRunner
 
 from leadledger.cli.main import app, main
 from leadledger.errors import InvalidArgument
-from leadledger.planning_reports import LONGEST_HISTORY, parse_history
 from leadledger.reports.legacy import (
     FIRST_YEAR,
     LARGEST_LIMIT,
@@ -26,6 +25,7 @@ from leadledger.reports.legacy import (
     parse_limit,
     parse_window,
 )
+from leadledger.reports.planning import WhatifParams
 from leadledger.service import Workspace, init_project
 from tests.conftest import config_text, load_journeys
 
@@ -201,11 +201,17 @@ def test_parse_window_bounds() -> None:
 
 
 def test_parse_history_bounds() -> None:
-    assert LONGEST_HISTORY == {"d": 36_525, "w": 5_217, "m": 1_200, "y": 100}
-    for unit, most in LONGEST_HISTORY.items():
-        assert parse_history(f"{most}{unit}") == (most, unit)
-        with pytest.raises(InvalidArgument, match="longer than the longest supported window"):
-            parse_history(f"{most + 1}{unit}")
+    """--history of plan and whatif: whole units, a century at most in each unit."""
+    longest = {"d": 36_525, "w": 5_217, "m": 1_200, "y": 100}
+    for unit, most in longest.items():
+        history = WhatifParams(history=f"{most}{unit}").history
+        assert (history.n, history.unit) == (most, unit)
+        with pytest.raises(InvalidArgument, match="longer than the longest supported window") as e:
+            WhatifParams(history=f"{most + 1}{unit}")
+        assert f"a century ({most:,}{unit})" in e.value.message
+    for bad in ("12q", "12", "0m", "1.5m", "", 12):
+        with pytest.raises(InvalidArgument, match="is not a window"):
+            WhatifParams(history=bad)
 
 
 def test_parse_limit_bounds() -> None:

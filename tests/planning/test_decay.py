@@ -11,7 +11,8 @@ from statsmodels.stats.proportion import proportion_confint
 from leadledger.cli.main import main
 from leadledger.errors import InvalidArgument, NotEnoughHistory
 from leadledger.planning.decay import bucket_labels, decay_arithmetic, wilson_interval
-from leadledger.protection_reports import decay_report
+from leadledger.reports import Ctx, get
+from leadledger.reports.result import Report
 from tests.conftest import config_text, load_journeys, write_csv
 from tests.planning.test_sla import touches_csv
 
@@ -29,11 +30,17 @@ SEED_003 = {
 }
 
 
+def decay_without_project(**params: Any) -> Report:
+    """``leadledger decay`` on given counts where no project is found."""
+    spec = get("decay")
+    return spec.run(Ctx(None), spec.params.model_validate(params))
+
+
 # -- standalone ------------------------------------------------------------------------------------
 def test_seed_003_exactly() -> None:
     got = decay_arithmetic(customer_value=100000, sqls=40, customers=10, neglected=5)
     assert got == SEED_003  # exact: no tolerance
-    rep = decay_report(None, customer_value=100000, sqls=40, customers=10, neglected=5)
+    rep = decay_without_project(customer_value=100000, sqls=40, customers=10, neglected=5)
     assert rep.as_dict()["rows"] == [SEED_003]
 
 
@@ -74,7 +81,7 @@ def test_standalone_cli_needs_no_project(tmp_path: Any, monkeypatch: Any, capsys
 )
 def test_standalone_refuses_bad_counts(kwargs: dict[str, Any], message: str) -> None:
     with pytest.raises(InvalidArgument, match=message):
-        decay_report(None, **kwargs)
+        decay_without_project(**kwargs)
 
 
 def test_wilson_interval_matches_statsmodels() -> None:
@@ -163,7 +170,7 @@ def history(engine: str, make_project: Any) -> Any:
 
 
 def test_decay_curve_value_lost_and_at_risk_by_hand(history: Any) -> None:
-    rep = decay_report(history, start="2025-06-01", end="2025-06-30", as_of=AS_OF)
+    rep = history.decay(start="2025-06-01", end="2025-06-30", as_of=AS_OF)
     data = rep.as_dict()
     (row,) = data["rows"]
     # 14 SQLs in the 365-day window, 4 customers (A1, A2, B1, D1); value per SQL 1400 × 4/14
@@ -208,7 +215,7 @@ def test_decay_curve_value_lost_and_at_risk_by_hand(history: Any) -> None:
 
 
 def test_value_lost_in_may(history: Any) -> None:
-    rep = decay_report(history, start="2025-05-01", end="2025-05-31", as_of=AS_OF)
+    rep = history.decay(start="2025-05-01", end="2025-05-31", as_of=AS_OF)
     (row,) = rep.as_dict()["rows"]
     # C1, C2 (remaining 0) and D1 (past its limit) lost their value; E1 left after 2 hours
     assert (row["sqls"], row["neglected"]) == (10, 3)
@@ -248,7 +255,7 @@ def test_thin_history_falls_back_to_the_limits(engine: str, make_project: Any) -
         ],
     )  # fmt: skip
     assert ws.import_files("deals", [deals]).rejected == 0
-    rep = decay_report(ws, as_of=AS_OF)  # the period defaults to the month of the last data
+    rep = ws.decay(as_of=AS_OF)  # the period defaults to the month of the last data
     data = rep.as_dict()
     (row,) = data["rows"]
     assert data["params"]["from"] == "2025-06-01"
@@ -263,7 +270,7 @@ def test_thin_history_falls_back_to_the_limits(engine: str, make_project: Any) -
     assert risk == {"X2": pytest.approx(200), "X1": 0, "X3": 0}
     assert (row["sqls"], row["neglected"], row["value_lost"]) == (3, 1, pytest.approx(200))
     # a customer value given on the command line wins
-    rep = decay_report(ws, as_of=AS_OF, customer_value=500)
+    rep = ws.decay(as_of=AS_OF, customer_value=500)
     assert rep.as_dict()["rows"][0]["value_per_sql"] == pytest.approx(100)
 
 
@@ -271,12 +278,12 @@ def test_not_enough_history(engine: str, make_project: Any) -> None:
     ws = make_project(engine, project_text(engine, THIN))
     load_journeys(ws, {"X1": THIN_STORY["X1"]})
     with pytest.raises(NotEnoughHistory, match="reached customer"):
-        decay_report(ws, as_of=AS_OF)
+        ws.decay(as_of=AS_OF)
     load_journeys(ws, {"W1": THIN_STORY["W1"]})
     with pytest.raises(NotEnoughHistory, match="won deal"):  # no value configured, no deals
-        decay_report(ws, as_of=AS_OF)
+        ws.decay(as_of=AS_OF)
     with pytest.raises(NotEnoughHistory, match="no lead entered sql"):
-        decay_report(ws, as_of="2024-01-01")
+        ws.decay(as_of="2024-01-01")
 
 
 @pytest.mark.parametrize("engine", ["duckdb:///leadledger.duckdb"])  # the CLI once
@@ -297,3 +304,11 @@ def test_cli_decay_from_history(history: Any, capsys: Any) -> None:
     assert code == 0 and "Decay curve" in out and "at risk" in out
     code = main(["decay", "--project", project, "--history", "soon"])
     assert code == 1 and "invalid_argument" in capsys.readouterr().err
+
+
+def test_given_counts_need_no_project_history_does() -> None:
+    from leadledger.reports.protection import DecayParams
+
+    assert DecayParams(sqls=40, customers=10).project_use() == "none"
+    assert DecayParams(neglected=1).project_use() == "none"
+    assert DecayParams().project_use() == "required"

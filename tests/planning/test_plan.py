@@ -22,7 +22,8 @@ from leadledger.planning.reverse_funnel import (
     reverse_funnel,
     spread_by_working_days,
 )
-from leadledger.planning_reports import plan_report, save_goal
+from leadledger.reports import Ctx, get
+from leadledger.reports.result import Report
 from leadledger.service import Workspace
 from tests.conftest import load_journeys, write_csv
 
@@ -62,6 +63,12 @@ STORY: dict[str, dict[str, Any]] = {
     },
     "O2": {"created": "2026-03-10 10:00", "channel": "organic_search"},
 }
+
+
+def plan_without_project(**params: Any) -> Report:
+    """``leadledger plan`` where no project is found: every rate given, Monday–Friday."""
+    spec = get("plan")
+    return spec.run(Ctx(None), spec.params.model_validate(params))
 
 
 def load_story(ws: Workspace) -> None:
@@ -207,21 +214,21 @@ def test_spread_adds_up_and_follows_working_days(total: int, weights: list[int])
 def test_bad_arguments(make_project: Any) -> None:
     ws = make_project()
     with pytest.raises(InvalidArgument, match="rate in"):
-        plan_report(ws, revenue=1000, deal_size=10, close_rate=1.5)
+        ws.plan(revenue=1000, deal_size=10, close_rate=1.5)
     with pytest.raises(InvalidArgument, match="positive"):
-        plan_report(ws, revenue=-5, deal_size=10, close_rate=0.5)
+        ws.plan(revenue=-5, deal_size=10, close_rate=0.5)
     with pytest.raises(InvalidArgument, match="history"):
-        plan_report(ws, revenue=1000, deal_size=10, close_rate=0.5, history_text="12x")
+        ws.plan(revenue=1000, deal_size=10, close_rate=0.5, history_text="12x")
     # an empty ledger has no won deal and no SQL: say so, do not guess
     with pytest.raises(NotEnoughHistory, match="deal"):
-        plan_report(ws, revenue=1000, close_rate=0.5)
+        ws.plan(revenue=1000, close_rate=0.5)
     with pytest.raises(NotEnoughHistory, match="close"):
-        plan_report(ws, revenue=1000, deal_size=10)
+        ws.plan(revenue=1000, deal_size=10)
 
 
 # -- measured from the project's history -----------------------------------------------------------
 def test_rates_deal_size_and_budget_measured_from_history(story: Workspace) -> None:
-    r = plan_report(story, revenue=400_000, start="2027-01-01", end="2027-12-31")
+    r = story.plan(revenue=400_000, start="2027-01-01", end="2027-12-31")
     rows = by_stage(r)
     p = r.params
     assert (p["history_from"], p["history_to"]) == ("2025-03-26", "2026-03-25")
@@ -251,7 +258,7 @@ def test_rates_deal_size_and_budget_measured_from_history(story: Workspace) -> N
 
 
 def test_a_given_rate_wins_and_the_plan_of_one_channel(story: Workspace) -> None:
-    r = plan_report(story, revenue=100_000, deal_size=50_000, close_rate=0.5, channel="paid_search")
+    r = story.plan(revenue=100_000, deal_size=50_000, close_rate=0.5, channel="paid_search")
     rows = by_stage(r)
     assert rows["sql"]["rate_source"] == "given"
     # paid search alone: 3 MQLs → 2 SQLs, 4 leads → 3 MQLs, 4 leads / 300 visits
@@ -273,8 +280,8 @@ def test_a_given_rate_wins_and_the_plan_of_one_channel(story: Workspace) -> None
 def test_save_a_plan_as_a_goal(make_project: Any) -> None:
     ws = make_project()
     load_story(ws)
-    r = plan_report(ws, revenue=400_000, start="2027-01-01", end="2027-06-30")
-    path = save_goal(ws, "h1_2027", r)
+    r = ws.plan(revenue=400_000, start="2027-01-01", end="2027-06-30")
+    path = ws.save_goal("h1_2027", r)
     text = path.read_text(encoding="utf-8")
     assert "# Saved plans" in text  # the file's comments are kept
     cfg, issues = validate_config(path)
@@ -285,9 +292,9 @@ def test_save_a_plan_as_a_goal(make_project: Any) -> None:
     assert str(goal.start) == "2027-01-01" and str(goal.end) == "2027-06-30"
     assert goal.budget == pytest.approx(15000)
     with pytest.raises(InvalidArgument, match="already exists"):
-        save_goal(ws, "h1_2027", r)
-    r2 = plan_report(ws, revenue=800_000, start="2027-01-01", end="2027-06-30")
-    save_goal(ws, "h1_2027", r2, force=True)
+        ws.save_goal("h1_2027", r)
+    r2 = ws.plan(revenue=800_000, start="2027-01-01", end="2027-06-30")
+    ws.save_goal("h1_2027", r2, force=True)
     cfg2, _ = validate_config(path)
     assert cfg2 is not None and len(cfg2.goals) == 1 and cfg2.goals[0].counts["customer"] == 20
 
@@ -309,13 +316,12 @@ def test_plan_cli_saves_and_reports_errors(make_project: Any, capsys) -> None:
 
 
 def test_every_column_of_plan_pace_and_whatif_is_documented(story: Workspace) -> None:
-    from leadledger.planning_reports import pace_report, whatif_report
     from tests.test_docs import read, sections, table_keys
 
     text = read("planning.md")
     reports = [
-        (plan_report(story, revenue=400_000), "### `plan` "),
-        (whatif_report(story), "### `whatif` "),
+        (story.plan(revenue=400_000), "### `plan` "),
+        (story.whatif(), "### `whatif` "),
     ]
     missing = []
     for report, heading in reports:
@@ -327,11 +333,11 @@ def test_every_column_of_plan_pace_and_whatif_is_documented(story: Workspace) ->
             cols |= set(frame.columns)
         missing += [f"{report.name}: {c}" for c in sorted(cols - documented)]
     (pace_section,) = sections(text, "## Pacing")
-    goal = plan_report(story, revenue=400_000, start="2026-03-01", end="2026-03-31")
-    save_goal(story, "m", goal)
+    goal = story.plan(revenue=400_000, start="2026-03-01", end="2026-03-31")
+    story.save_goal("m", goal)
     fresh = Workspace(story.project_dir)
     try:
-        pace = pace_report(fresh, goal="m", as_of="2026-03-10")
+        pace = fresh.pace(goal="m", as_of="2026-03-10")
     finally:
         fresh.close()
     missing += [f"pace: {c}" for c in pace.columns if c not in table_keys(pace_section)]
@@ -340,13 +346,13 @@ def test_every_column_of_plan_pace_and_whatif_is_documented(story: Workspace) ->
 
 # -- edges found in review -----------------------------------------------------------------------
 def test_a_measured_rate_of_zero_or_above_one_is_never_used() -> None:
-    from leadledger.planning_reports import _measured_rate
+    from leadledger.planning.history import measured_rate
 
-    zero = _measured_rate("close_rate", {"entered": {"sql": 3}, "visits": 0}, "w")
+    zero = measured_rate("close_rate", {"entered": {"sql": 3}, "visits": 0}, "w")
     assert zero.value is None and zero.source == "unavailable" and "rate of 0" in zero.detail
-    above = _measured_rate("mql_to_sql", {"entered": {"mql": 1, "sql": 2}, "visits": 0}, "w")
+    above = measured_rate("mql_to_sql", {"entered": {"mql": 1, "sql": 2}, "visits": 0}, "w")
     assert above.value is None and "> 1" in above.detail
-    fine = _measured_rate("visit_to_lead", {"entered": {"lead": 6}, "visits": 400}, "w")
+    fine = measured_rate("visit_to_lead", {"entered": {"lead": 6}, "visits": 400}, "w")
     assert fine.value == Fraction(6, 400) and fine.source == "measured"
 
 
@@ -354,7 +360,7 @@ def test_a_short_window_with_more_sqls_than_mqls_is_unavailable(make_project: An
     ws = make_project()
     load_story(ws)
     # 2026-03-06..25: 2 leads, 1 MQL, 2 SQLs, 2 customers: MQL → SQL would be 2
-    r = plan_report(ws, revenue=100_000, deal_size=50_000, history_text="20d")
+    r = ws.plan(revenue=100_000, deal_size=50_000, history_text="20d")
     rows = by_stage(r)
     assert rows["mql"]["rate_source"] == "unavailable" and rows["mql"]["count"] is None
     assert rows["lead"]["count"] is None and rows["visitor"]["count"] is None
@@ -362,29 +368,56 @@ def test_a_short_window_with_more_sqls_than_mqls_is_unavailable(make_project: An
 
 
 def test_plan_periods() -> None:
-    r = plan_report(None, revenue=100, deal_size=10, close_rate=0.5, start="2027-03-01")
+    r = plan_without_project(revenue=100, deal_size=10, close_rate=0.5, start="2027-03-01")
     assert (r.params["from"], r.params["to"]) == (
         __import__("datetime").date(2027, 3, 1),
         __import__("datetime").date(2028, 2, 29),
     )
     assert len(r.extra["months"][1]) == 12
-    r = plan_report(None, revenue=100, deal_size=10, close_rate=0.5, end="2026-12-31")
+    r = plan_without_project(revenue=100, deal_size=10, close_rate=0.5, end="2026-12-31")
     assert str(r.params["from"]) == "2026-01-01"
     # one month long across two calendar months: per_month is the whole count
-    r = plan_report(
-        None, revenue=100, deal_size=10, close_rate=0.5, start="2027-01-15", end="2027-02-14"
+    r = plan_without_project(
+        revenue=100, deal_size=10, close_rate=0.5, start="2027-01-15", end="2027-02-14"
     )
     customers = by_stage(r)["customer"]
     assert customers["per_month"] == pytest.approx(10 / (31 / 30.4375))
     assert sum(m["customer"] for m in r.as_dict()["months"]) == 10
     with pytest.raises(InvalidArgument, match="no working day"):
-        plan_report(
-            None, revenue=100, deal_size=10, close_rate=0.5, start="2026-10-03", end="2026-10-04"
+        plan_without_project(
+            revenue=100, deal_size=10, close_rate=0.5, start="2026-10-03", end="2026-10-04"
         )
 
 
 def test_untagged_costs_are_named_in_a_channel_plan(make_project: Any) -> None:
     ws = make_project()
     load_story(ws)
-    r = plan_report(ws, revenue=100_000, deal_size=50_000, close_rate=0.5, channel="paid_search")
+    r = ws.plan(revenue=100_000, deal_size=50_000, close_rate=0.5, channel="paid_search")
     assert any("500.00 more was spent untagged" in n for n in r.notes), r.notes
+
+
+def test_history_windows_step_back_whole_months_weeks_and_days() -> None:
+    """--history's window [start, end] by ``Duration.start_before``: the same days as the
+    calendar arithmetic plan and whatif used before (months clipped to the month's end)."""
+    import calendar
+    import datetime as dt
+
+    from leadledger.reports.planning import WhatifParams
+
+    def before(end: dt.date, n: int, unit: str) -> dt.date:
+        if unit == "d":
+            return end - dt.timedelta(days=n - 1)
+        if unit == "w":
+            return end - dt.timedelta(days=7 * n - 1)
+        m0 = end.year * 12 + end.month - 1 - n * (12 if unit == "y" else 1)
+        y, m = divmod(m0, 12)
+        back = dt.date(y, m + 1, min(end.day, calendar.monthrange(y, m + 1)[1]))
+        return back + dt.timedelta(days=1)
+
+    ends = [dt.date(2024, 2, 29), dt.date(2025, 3, 31), dt.date(2026, 10, 31), dt.date(2026, 1, 1)]
+    ends += [dt.date(2023, 1, 1) + dt.timedelta(days=37 * i) for i in range(40)]
+    for unit, counts in {"d": (1, 90, 365), "w": (1, 26), "m": (1, 6, 12, 13), "y": (1, 2)}.items():
+        for n in counts:
+            history = WhatifParams(history=f"{n}{unit}").history
+            for end in ends:
+                assert history.start_before(end) == before(end, n, unit), (n, unit, end)

@@ -12,7 +12,6 @@ import pytest
 from leadledger.cli.main import main
 from leadledger.errors import InvalidArgument
 from leadledger.planning import whatif as wi
-from leadledger.planning_reports import whatif_report
 from leadledger.service import Workspace
 from tests.planning.test_plan import load_story
 
@@ -123,7 +122,7 @@ def story(engine: str, make_project: Any) -> Workspace:
 
 
 def test_baseline_gives_back_the_window_and_a_scenario(story: Workspace) -> None:
-    r = whatif_report(story, overrides=["close_rate=1", "cost.paid_search=+20%"])
+    r = story.whatif(overrides=["close_rate=1", "cost.paid_search=+20%"])
     rows = {row["metric"]: row for row in r.as_dict()["rows"]}
     # the window: 6 leads, 2 customers; deal size by channel: paid search won 50,000 (P1),
     # organic search 30,000 (O1)
@@ -161,7 +160,7 @@ def test_scenario_file_and_cli(story: Workspace, tmp_path: Path, capsys) -> None
     bad = tmp_path / "bad.yaml"
     bad.write_text("close_rate: 1\n", encoding="utf-8")
     with pytest.raises(InvalidArgument, match="set:"):
-        whatif_report(Workspace(Path(folder)), scenario=bad)
+        Workspace(Path(folder)).whatif(scenario=bad)
 
 
 def test_leads_without_a_channel_stay_in_the_baseline(make_project: Any, tmp_path: Path) -> None:
@@ -170,11 +169,11 @@ def test_leads_without_a_channel_stay_in_the_baseline(make_project: Any, tmp_pat
     ws = make_project()
     load_story(ws)
     load_journeys(ws, {"N1": {"created": "2026-03-11 10:00", "stages": [("mql", "2026-03-12")]}})
-    r = whatif_report(ws)
+    r = ws.whatif()
     rows = {row["metric"]: row for row in r.as_dict()["rows"]}
     assert rows["leads"]["baseline"] == pytest.approx(7)
     assert "(none)" in {c["channel"] for c in r.as_dict()["channels"]}
     signed = tmp_path / "signed.yaml"
     signed.write_text("set:\n  close_rate: +0.05\n", encoding="utf-8")
     with pytest.raises(InvalidArgument, match="ambiguous"):
-        whatif_report(ws, scenario=signed)
+        ws.whatif(scenario=signed)

@@ -130,7 +130,7 @@ def test_pages_refuse_a_bad_filter(client: TestClient) -> None:
 def test_health_numbers_are_the_facades(
     client: TestClient, demo_ws: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from leadledger import alerts as delivery
+    from leadledger.planning import alerts as delivery
 
     def never(*_a: Any, **_k: Any) -> Any:
         raise AssertionError("the dashboard must not send alerts")

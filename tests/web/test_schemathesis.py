@@ -18,7 +18,7 @@ from schemathesis.checks import not_a_server_error
 from leadledger.service import Workspace
 from leadledger.web.app import create_app
 
-#: The routes of leadledger/web/api_reports.py (model/evaluate trains a model per example: it
+#: The report routes of leadledger/web/api/reports.py (model/evaluate trains a model per example: it
 #: is left to test_api_reports.py).
 EXAMPLES = 5
 PATHS = (

@@ -13,12 +13,13 @@ import inspect
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 
 from leadledger.reports.params import surface_of
 from leadledger.reports.registry import ReportSpec, specs
 from leadledger.reports.surfaces import raw_default, raw_type, with_signature
-from leadledger.web.app import Read
+from leadledger.suggest import did_you_mean
+from leadledger.web.app import Read, error_body
 from leadledger.web.common import FormatQ, TableQ, report_response
 
 router = APIRouter(prefix="/api/v1", tags=["reports"])
@@ -103,10 +104,30 @@ def report_routes() -> list[ReportSpec[Any]]:
     return [s for s in specs() if s.api]
 
 
+def listed() -> list[str]:
+    """The names under ``/api/v1/reports/{name}``."""
+    return sorted(s.name for s in report_routes() if (s.api or "").startswith("/reports/"))
+
+
 for _spec in report_routes():
     _route(_spec)
 
 
-def listed() -> list[str]:
-    """The names under ``/api/v1/reports/{name}``."""
-    return sorted(s.name for s in report_routes() if (s.api or "").startswith("/reports/"))
+@router.get("/reports", summary="list the reports")
+def report_names(st: Read) -> dict[str, Any]:
+    """The names of the reports under `/api/v1/reports/{name}`."""
+    return {"reports": listed()}
+
+
+@router.get(
+    "/reports/{name}",
+    include_in_schema=False,
+    responses={404: {"description": "No such report (`unknown_report`)."}},
+)
+def unknown_report(st: Read, name: str) -> Response:
+    """Every report has its own route (generated above); any other name is a typed 404."""
+    names = listed()
+    hint = did_you_mean(name, names) or f"reports: {', '.join(names)}"
+    return JSONResponse(
+        error_body("unknown_report", f"unknown report '{name}'", hint), status_code=404
+    )
