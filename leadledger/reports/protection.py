@@ -47,7 +47,7 @@ from leadledger.reports.params import (
     resolved,
 )
 from leadledger.reports.params import (
-    limit as limit_parser,
+    limit_validator as limit_parser,
 )
 from leadledger.reports.registry import Resolved, report
 from leadledger.reports.result import Report
