@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from leadledger.config import CONFIG_NAME, default_config_text, find_project_dir, load_config
 from leadledger.config.models import ProjectConfig
@@ -20,8 +20,8 @@ from leadledger.reports.params import Params
 from leadledger.reports.result import Report
 from leadledger.workdays import WorkCalendar
 
-#: What ``as_of`` of a shim takes: a date (the end of that local day), a time, or text.
-AsOfValue = str | dt.date | dt.datetime | None
+if TYPE_CHECKING:
+    from leadledger.ledger.imports.events import FormResult, IngestResult
 
 
 def init_project(folder: Path, *, config_text: str | None = None, force: bool = False) -> Path:
@@ -127,45 +127,13 @@ class Workspace:
         spec = registry.get(name)
         return spec.run(self.ctx, spec.params.model_validate(params))
 
-    def check(self, limit: int = 20) -> Report:
-        """Data anomalies (``leadledger check``)."""
-        return self.report("check", limit=limit)
+    # -- rule scoring (writes the MQL handoff) ----------------------------------------------
+    def score(self, *, as_of: str | dt.date | dt.datetime | None = None) -> Report:
+        """Score every lead as of ``as_of`` (default now) and write the MQL handoff
+        (``leadledger score``): the registered report ``score``."""
+        return self.report("score", as_of=as_of)
 
-    # -- planning (shims: ``report("plan")``, ``report("pace")``, ``report("whatif")``) -------
-    def plan(
-        self,
-        *,
-        revenue: float | str | None,
-        deal_size: float | str | None = None,
-        close_rate: float | str | None = None,
-        mql_to_sql: float | str | None = None,
-        lead_to_mql: float | str | None = None,
-        visit_to_lead: float | str | None = None,
-        start: str | dt.date | None = None,
-        end: str | dt.date | None = None,
-        history_text: str = "12m",
-        channel: str | None = None,
-        campaign: str | None = None,
-    ) -> Report:
-        """The reverse funnel (``leadledger plan``)."""
-        from leadledger.reports.planning import PlanParams
-
-        return self.run(
-            PlanParams(
-                revenue=revenue,
-                deal_size=deal_size,
-                close_rate=close_rate,
-                mql_to_sql=mql_to_sql,
-                lead_to_mql=lead_to_mql,
-                visit_to_lead=visit_to_lead,
-                start=start,
-                end=end,
-                history=history_text,
-                channel=channel,
-                campaign=campaign,
-            )
-        )
-
+    # -- goals ------------------------------------------------------------------------------
     def save_goal(self, name: str, plan: Report, *, force: bool = False) -> Path:
         """Write ``plan`` into leadledger.yaml's ``goals`` as goal ``name`` (comments kept),
         validated first (``leadledger plan --save NAME``)."""
@@ -173,160 +141,6 @@ class Workspace:
         from leadledger.reports.planning import goal_entry
 
         return save_goal(self.project_dir / CONFIG_NAME, goal_entry(name, plan), force=force)
-
-    def pace(
-        self,
-        *,
-        goal: str | None = None,
-        as_of: str | dt.date | None = None,
-        period: str = "month",
-    ) -> Report:
-        """A goal's actual vs required per working day (``leadledger pace``)."""
-        from leadledger.reports.planning import PaceParams
-
-        return self.run(PaceParams(goal=goal, as_of=as_of, period=period))
-
-    def whatif(
-        self,
-        *,
-        overrides: Sequence[str] = (),
-        scenario: Path | None = None,
-        history_text: str = "12m",
-    ) -> Report:
-        """A scenario against the history's baseline (``leadledger whatif``)."""
-        from leadledger.reports.planning import WhatifParams
-
-        return self.run(
-            WhatifParams(overrides=tuple(overrides), scenario=scenario, history=history_text)
-        )
-
-    # -- experiments --------------------------------------------------------------------
-    def experiment_report(self, name: str, **params: Any) -> Report:
-        """Test vs control per stage (``leadledger experiment report``)."""
-        return self.report("experiment_report", name=name, **params)
-
-    def experiment_assign(self, name: str, **params: Any) -> Report:
-        return self.report("experiment_assign", name=name, **params)
-
-    def experiment_import(self, name: str, file: Path, **params: Any) -> Report:
-        return self.report("experiment_import", name=name, file=file, **params)
-
-    # -- attribution --------------------------------------------------------------------
-    def attribution(self, **params: Any) -> Report:
-        """Multi-touch attribution (``leadledger attribution``): the registered report
-        ``attribution`` (``leadledger.reports.attribution``)."""
-        return self.report("attribution", **params)
-
-    # -- predictive scoring -------------------------------------------------------------
-    def model_train(self, **params: Any) -> Report:
-        """Evaluate and save the predictive lead score (``leadledger model train``)."""
-        return self.report("model_train", **params)
-
-    def model_evaluate(self, **params: Any) -> Report:
-        """The predictive score vs the naive Bayes baseline (``leadledger model evaluate``)."""
-        return self.report("model_evaluate", **params)
-
-    def model_predict(
-        self,
-        as_of: Any = None,
-        lead_ids: Sequence[str] | None = None,
-        name: str = "default",
-        **params: Any,
-    ) -> Report:
-        """Calibrated probability and reasons per lead (``leadledger model predict``); raises
-        ``ModelNotTrained`` when no model was saved."""
-        return self.report("model_predict", name=name, as_of=as_of, lead_ids=lead_ids, **params)
-
-    # -- rule scoring -------------------------------------------------------------------
-    def score(self, **params: Any) -> Report:
-        """Score every lead and write the MQL handoff (``leadledger score``)."""
-        return self.report("score", **params)
-
-    def score_explain(self, lead_id: str, **params: Any) -> Report:
-        """The points ledger of one lead (``leadledger score explain``)."""
-        return self.report("score_explain", lead_id=lead_id, **params)
-
-    def score_backtest(self, **params: Any) -> Report:
-        """Score vs later outcome per threshold (``leadledger score backtest``)."""
-        return self.report("score_backtest", **params)
-
-    def score_tune(self, **params: Any) -> Report:
-        """The recommended MQL threshold (``leadledger score tune``)."""
-        return self.report("score_tune", **params)
-
-    # -- protection (shims: ``report("sla")``, ``report("decay")``, ``report("alerts")``) ----
-    def sla(
-        self,
-        *,
-        start: str | dt.date | None = None,
-        end: str | dt.date | None = None,
-        period: str | None = "month",
-        by: str | Sequence[str] | None = None,
-        as_of: AsOfValue = None,
-        view: str = "breaches",
-        sla: str | None = None,
-    ) -> Report:
-        """SLA breaches, rates or clocks (``leadledger sla``)."""
-        from leadledger.reports.protection import SlaParams
-
-        return self.run(
-            SlaParams(start=start, end=end, period=period, by=by, as_of=as_of, view=view, sla=sla)
-        )
-
-    def decay(
-        self,
-        *,
-        customer_value: float | str | None = None,
-        sqls: float | str | None = None,
-        customers: float | str | None = None,
-        neglected: float | str | None = None,
-        start: str | dt.date | None = None,
-        end: str | dt.date | None = None,
-        as_of: AsOfValue = None,
-        history: str | float | None = "365d",
-        limit: int | None = 50,
-    ) -> Report:
-        """Lead decay in money (``leadledger decay``)."""
-        from leadledger.reports.protection import DecayParams
-
-        return self.run(
-            DecayParams(
-                customer_value=customer_value,
-                sqls=sqls,
-                customers=customers,
-                neglected=neglected,
-                start=start,
-                end=end,
-                as_of=as_of,
-                history=history,
-                limit=limit,
-            )
-        )
-
-    def alerts(
-        self,
-        *,
-        webhook: str | None = None,
-        as_of: AsOfValue = None,
-        goal: str | None = None,
-        timeout: float = 10.0,
-        retries: int = 3,
-        backoff: float = 1.0,
-    ) -> Report:
-        """SLA breaches and pacing shortfalls, POSTed to ``webhook`` when given
-        (``leadledger alerts``)."""
-        from leadledger.reports.protection import AlertsParams
-
-        return self.run(
-            AlertsParams(
-                webhook=webhook,
-                as_of=as_of,
-                goal=goal,
-                timeout=timeout,
-                retries=retries,
-                backoff=backoff,
-            )
-        )
 
     # -- API tokens ---------------------------------------------------------------------
     def token_create(self, scope: str, name: str | None = None) -> tuple[dict[str, Any], str]:
@@ -351,32 +165,15 @@ class Workspace:
 
         return tokens.verify(self.store, secret, needed)
 
-    # -- imports listing ------------------------------------------------------------------
-    def imports(self, *, limit: int | None = None) -> Report:
-        """Every import run, newest batch first (``GET /api/v1/imports``)."""
-        return self.report("imports", limit=limit)
-
-    # -- dashboard (read-only) ----------------------------------------------------------
-    def score_distribution(self, **params: Any) -> Report:
-        """Histogram of the latest scoring run's scores, read from ``score_events`` (never
-        scores again)."""
-        return self.report("score_distribution", **params)
-
-    def executive_report(self, **params: Any) -> Report:
-        """Seed 000's six keys and the ROI over one range (``leadledger export report``)."""
-        from leadledger.dashboard_reports import executive_report
-
-        return executive_report(self, **params)
-
     # -- ingestion (API events, website form hook) ---------------------------------------
-    def ingest_events(self, events: Sequence[Any]) -> Any:
+    def ingest_events(self, events: Sequence[Mapping[str, Any]]) -> IngestResult:
         """Append a batch of lead/stage/touch/deal events, idempotent by event id
         (``POST /api/v1/events``); see ``ledger.imports.events.ingest_events``."""
         from leadledger.ledger.imports.events import ingest_events
 
         return ingest_events(self.store, self.cfg, events, project_dir=self.project_dir)
 
-    def ingest_form(self, form: dict[str, Any]) -> Any:
+    def ingest_form(self, form: Mapping[str, Any]) -> FormResult:
         """A website form submission: create or update the lead by e-mail and record the touch
         (``POST /api/v1/hooks/form``); see ``ledger.imports.events.ingest_form``."""
         from leadledger.ledger.imports.events import ingest_form

@@ -184,7 +184,7 @@ def test_every_report_and_column_is_documented(story_ws: Any) -> None:
         report = story_ws.report(name, **RANGE, **params)
         assert len(report.frame), f"{name} {params}: the story gives no rows"
         missing += [f"{name}: {c}" for c in report.columns if c not in documented]
-    check = story_ws.check()
+    check = story_ws.report("check")
     assert "stage_backwards" in set(check.frame["check"]), "the story should trip a check"
     documented = set().union(*(table_keys(s) for s in sections(text, "### `check`")))
     missing += [f"check: {c}" for c in check.columns if c not in documented]

@@ -55,7 +55,7 @@ def test_as_of_that_is_no_time_is_a_typed_error(ws, bad):
     """pandas reads 'NaT' and a blank as a missing time: refused like any non-date, not passed on
     to crash in a comparison (sla, alerts, decay)."""
     with pytest.raises(InvalidArgument, match="is not a date or time"):
-        ws.sla(as_of=bad)
+        ws.report("sla", as_of=bad)
 
 
 def test_conversion_defaults_to_the_last_stage_and_visitor_to_lead(ws, tmp_path):

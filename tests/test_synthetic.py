@@ -404,7 +404,7 @@ def test_files_import_without_rejections(small: Company, tmp_path: Path, fmt: st
             result = ws.import_files(kind, [paths[kind]])
             assert result.rejected == 0, (kind, result.sample_rejections)
             assert result.accepted == len(getattr(small, kind)), kind
-        checks = ws.check().frame
+        checks = ws.report("check").frame
     found = set(checks["check"].dropna()) if "check" in checks else set()
     # duplicates are deliberate (leads disqualified as `duplicate` repeat an identity)
     assert found <= {"duplicate_identity"}, checks

@@ -56,7 +56,7 @@ def export_report(
     from leadledger.web import executive
 
     with _workspace(project) as ws, busy("assembling the report", show=fmt != "json"):
-        report = ws.executive_report(start=start, end=end, period=period)
+        report = ws.report("executive", start=start, end=end, period=period)
         project_name, currency = ws.cfg.name, ws.cfg.currency
     if fmt == "json":
         sys.stdout.write(report.to_json() + "\n")

@@ -115,7 +115,7 @@ def _plan_for(ws: Workspace, start: dt.date, end: dt.date | None = None) -> Repo
     h_start, h_end = history_window(ctx, Duration(12, "m", "12m"))
     won = measured(ctx.tables(), ctx.cfg, h_start, h_end, {}, ctx.execute)["revenue"]
     target = max(math.ceil(won * 1.2 / 100_000), 1) * 100_000
-    return ws.plan(revenue=target, start=start, end=end)
+    return ws.report("plan", revenue=target, start=start, end=end)
 
 
 def _demo_score(ws: Workspace, last: dt.date) -> Report:
@@ -123,7 +123,7 @@ def _demo_score(ws: Workspace, last: dt.date) -> Report:
     highest scores shown (``leadledger score explain LEAD`` explains any of them)."""
     import dataclasses
 
-    report = ws.score(as_of=last.isoformat())
+    report = ws.report("score", as_of=last.isoformat())
     shown = report.frame.head(10)
     return dataclasses.replace(
         report,

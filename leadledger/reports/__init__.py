@@ -37,6 +37,7 @@ _LAZY = {
     "SlaParams": "leadledger.reports.protection",
     "DecayParams": "leadledger.reports.protection",
     "AlertsParams": "leadledger.reports.protection",
+    "ExecutiveParams": "leadledger.reports.executive",
     "Report": "leadledger.reports.result",
     "Ctx": "leadledger.reports.context",
     "Params": "leadledger.reports.params",

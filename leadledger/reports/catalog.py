@@ -3,6 +3,7 @@
 from leadledger.reports import (  # noqa: F401
     attribution,
     data,
+    executive,
     experiments,
     funnel,
     model,

@@ -173,3 +173,9 @@ def specs() -> list[ReportSpec[Any]]:
 def _load() -> None:
     """Import the report modules (they register themselves)."""
     import leadledger.reports.catalog  # noqa: F401
+
+
+def run(ctx: Ctx, params: Params) -> Report:
+    """Run the report ``params`` belong to in ``ctx`` (a report built from other reports, like
+    the executive report, runs them through here)."""
+    return spec_for(params).run(ctx, params)

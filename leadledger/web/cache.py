@@ -39,36 +39,12 @@ import pandas as pd
 
 from leadledger.errors import LeadledgerError
 from leadledger.reports.params import Params
-from leadledger.reports.registry import spec_for
+from leadledger.reports.registry import get, spec_for
 from leadledger.reports.result import Report
 
 if TYPE_CHECKING:
     from leadledger.service import Workspace
 
-#: Façade methods whose result depends only on the data, the arguments and the clock (no
-#: writes, no side effects). ``alerts`` only without a webhook (sending is a side effect).
-#: ``imports`` is not one: it lists the ``imports`` table, whose rows (a re-import that accepts
-#: nothing) leave the data version alone; reading it is cheap.
-CACHED = frozenset(
-    {
-        "report",
-        "check",
-        "plan",
-        "pace",
-        "whatif",
-        "experiment_report",
-        "attribution",
-        "score_explain",
-        "score_backtest",
-        "score_tune",
-        "score_distribution",
-        "model_evaluate",
-        "sla",
-        "decay",
-        "alerts",
-        "executive_report",
-    }
-)
 #: A scope key that only in-process requests carry (an HTTP client cannot set scope keys).
 WARM_SCOPE = "leadledger.warm"
 #: While the warmer refreshes, entries older than this many seconds are computed again (the
@@ -232,18 +208,14 @@ class CachedWorkspace:
         )
         return result
 
+    def report(self, name: str, /, **params: Any) -> Report:
+        """``run`` by the report's name (see :meth:`leadledger.service.Workspace.report`)."""
+        spec = get(name)
+        return self.run(spec.params.model_validate(params))
+
     def __getattr__(self, name: str) -> Any:
-        attr = getattr(self._ws, name)
-        if name not in CACHED or not callable(attr):
-            return attr
-
-        def call(*args: Any, **kwargs: Any) -> Any:
-            if name == "alerts" and kwargs.get("webhook"):
-                return attr(*args, **kwargs)  # sending is not a read
-            key = (*self._base, name, _key_part(list(args)), _key_part(kwargs))
-            return self._cache.get_or_compute(self._version, key, lambda: attr(*args, **kwargs))
-
-        return call
+        """Everything else (writes, tokens, the store, the config) is the workspace itself."""
+        return getattr(self._ws, name)
 
 
 async def _asgi_get(app: Any, target: str) -> int:

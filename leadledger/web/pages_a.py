@@ -113,7 +113,7 @@ def kpi_cards(stages: Report, pace: Report | None, stage_keys: list[str]) -> lis
 def _pace(ws: Workspace, as_of: Any, period: str) -> tuple[Report | None, str | None]:
     """The pace of the goal covering ``as_of`` for ``period``; else the reason there is none."""
     try:
-        return ws.pace(as_of=as_of, period=period), None
+        return ws.report("pace", as_of=as_of, period=period), None
     except LeadledgerError as exc:
         return None, f"vs goal: {exc.message}" + (f" ({exc.hint})" if exc.hint else "")
 
@@ -384,7 +384,7 @@ def money(
         return {
             "costs": ws.report("costs", start=f.start, end=f.end, period=f.period, by=cost_by),
             "roi": ws.report("roi", model=model, by=roi_by, start=f.start, end=f.end),
-            "compare": ws.attribution(compare=True, by=roi_by, start=f.start, end=f.end),
+            "compare": ws.report("attribution", compare=True, by=roi_by, start=f.start, end=f.end),
         }
 
     d = st.call(build)
@@ -512,12 +512,12 @@ def plan(
         out["goals"] = [(g.name, g.start, g.end, g.revenue) for g in ws.cfg.goals]
         if form["revenue"]:
             try:
-                out["plan"] = ws.plan(**form, **dates)
+                out["plan"] = ws.report("plan", **form, **dates)
             except LeadledgerError as exc:
                 out["error"] = exc
         out["whatif_error"] = None
         try:
-            out["whatif"] = ws.whatif(overrides=levers)
+            out["whatif"] = ws.report("whatif", overrides=levers)
         except LeadledgerError as exc:
             out["whatif"] = None
             if levers:  # a bad lever is the user's input; no history is only a note

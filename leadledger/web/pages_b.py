@@ -32,13 +32,10 @@ from leadledger.web.charts import (
 )
 from leadledger.web.common import (
     Filters,
-    FormatQ,
-    TableQ,
     api_link,
     companion_tables,
     filters,
     render,
-    report_response,
     table,
 )
 
@@ -131,18 +128,18 @@ def health_page(request: Request, st: Read, f: F, as_of: AsOfQ = None, page: Pag
     def build(ws: Workspace) -> dict[str, Any]:
         common = {"start": f.start, "end": f.end, "as_of": as_of}
         out: dict[str, Any] = {
-            "breaches": _try(lambda: ws.sla(view="breaches", period=f.period, **common)),
+            "breaches": _try(lambda: ws.report("sla", view="breaches", period=f.period, **common)),
             "rates": [
                 (
                     b,
                     _try(
-                        lambda b=b: ws.sla(view="rates", period=f.period, by=b, **common)  # type: ignore[misc]
+                        lambda b=b: ws.report("sla", view="rates", period=f.period, by=b, **common)  # type: ignore[misc]
                     ),
                 )
                 for b in rates_by
             ],
-            "decay": _try(lambda: ws.decay(**common)),
-            "alerts": _try(lambda: ws.alerts(as_of=as_of)),
+            "decay": _try(lambda: ws.report("decay", **common)),
+            "alerts": _try(lambda: ws.report("alerts", as_of=as_of)),
         }
         return out
 
@@ -294,10 +291,10 @@ def scoring_page(
 
     def build(ws: Workspace) -> dict[str, Any]:
         return {
-            "dist": _try(lambda: ws.score_distribution()),
-            "backtest": _try(lambda: ws.score_backtest(outcome=outcome, window=window)),
+            "dist": _try(lambda: ws.report("score_distribution")),
+            "backtest": _try(lambda: ws.report("score_backtest", outcome=outcome, window=window)),
             # an unknown lead is the typed 404 (lead_not_found), not a note
-            "explain": ws.score_explain(lead) if lead else None,
+            "explain": ws.report("score_explain", lead_id=lead) if lead else None,
         }
 
     got = st.call(build)
@@ -389,7 +386,7 @@ def experiments_page(request: Request, st: Read, f: F, as_of: AsOfQ = None) -> R
 
     def build(ws: Workspace) -> list[tuple[str, tuple[Report | None, str | None]]]:
         return [
-            (n, _try(lambda n=n: ws.experiment_report(n, as_of=as_of)))  # type: ignore[misc]
+            (n, _try(lambda n=n: ws.report("experiment_report", name=n, as_of=as_of)))  # type: ignore[misc]
             for n in names
         ]
 
@@ -448,7 +445,7 @@ def _quarantine_file(ws: Workspace, rel: str) -> FsPath:
 @router.get("/data", include_in_schema=False, response_class=HTMLResponse)
 def data_page(request: Request, st: Read, f: F) -> Response:
     def build(ws: Workspace) -> dict[str, Any]:
-        imports = ws.imports()
+        imports = ws.report("imports")
         samples: list[dict[str, Any]] = []
         for rec in imports.frame.to_dict(orient="records"):
             rel = rec.get("quarantine")
@@ -462,7 +459,7 @@ def data_page(request: Request, st: Read, f: F) -> Response:
                 samples.append(
                     {"batch_no": int(rec["batch_no"]), "kind": rec["kind"], "head": head}
                 )
-        return {"imports": imports, "samples": samples, "check": _try(lambda: ws.check())}
+        return {"imports": imports, "samples": samples, "check": _try(lambda: ws.report("check"))}
 
     got = st.call(build)
     imports: Report = got["imports"]
@@ -519,7 +516,7 @@ def quarantine_download(st: Read, batch_no: int) -> Response:
     """The whole quarantine file of one import batch."""
 
     def find(ws: Workspace) -> FsPath:
-        frame = ws.imports().frame
+        frame = ws.report("imports").frame
         hits = frame[(frame["batch_no"] == batch_no) & frame["quarantine"].notna()]
         if hits.empty:
             raise InvalidArgument(f"import batch {batch_no} quarantined no rows")
@@ -534,7 +531,7 @@ def quarantine_download(st: Read, batch_no: int) -> Response:
 # -- Executive report --------------------------------------------------------------------------
 def _executive(st: Any, f: Filters) -> tuple[Report, str, str]:
     def build(ws: Workspace) -> tuple[Report, str, str]:
-        rep = ws.executive_report(start=f.start, end=f.end, period=f.period)
+        rep = ws.report("executive", start=f.start, end=f.end, period=f.period)
         return rep, ws.cfg.name, ws.cfg.currency
 
     return st.call(build)  # type: ignore[no-any-return]
@@ -598,20 +595,3 @@ def executive_pdf(st: Read, f: F) -> Response:
 
 
 # -- the API of these pages' own tables --------------------------------------------------------
-@router.get("/api/v1/executive", summary="executive report", tags=["reports"])
-def api_executive(
-    st: Read,
-    start: Annotated[
-        str | None, Query(alias="from", description="First day (YYYY-MM-DD) (`--from`).")
-    ] = None,
-    end: Annotated[
-        str | None, Query(alias="to", description="Last day (YYYY-MM-DD), inclusive (`--to`).")
-    ] = None,
-    period: Annotated[str, Query(description="day, week, month, quarter or year.")] = "month",
-    format: str = FormatQ,
-    table: str | None = TableQ,
-) -> Response:
-    """Seed 000's six keys and the ROI (`leadledger export report --format json`); companion
-    tables traffic, per_working_day, sourced, personas, conversion, roi (and goal)."""
-    rep = st.call(lambda ws: ws.executive_report(start=start, end=end, period=period))
-    return report_response(rep, format, table)

@@ -30,12 +30,12 @@ def test_every_model_is_documented():
 def test_every_column_is_documented(ws):
     single = documented("### `attribution`")
     for model, by in (("markov", "channel"), ("shapley", "campaign"), ("linear", "channel")):
-        r = ws.attribution(model=model, by=by)
+        r = ws.report("attribution", model=model, by=by)
         assert set(r.columns) <= single, (model, set(r.columns) - single)
         assert set(r.extra["totals"][1].columns) <= documented(
             "### `totals` (companion table of both)"
         )
-    compare = ws.attribution(compare=True)
+    compare = ws.report("attribution", compare=True)
     body = sections(read(DOC), "### `attribution --compare`", exact=True)[0]
     for col in compare.columns:
         assert f"`{col}`" in body, col

@@ -296,19 +296,19 @@ def test_errors(ws):
     assert exc.value.hint == "did you mean 'markov'?"
     # the report's parameters, checked against the project before the runner is called
     with pytest.raises(UnknownModel, match="markov"):
-        ws.attribution(model="markv")
+        ws.report("attribution", model="markv")
     with pytest.raises(UnknownStage):
-        ws.attribution(conversion="custmer")
+        ws.report("attribution", conversion="custmer")
     with pytest.raises(InvalidArgument, match="--by 'persona'"):
-        ws.attribution(by="persona")
+        ws.report("attribution", by="persona")
     with pytest.raises(InvalidArgument, match="--value 'money'"):
-        ws.attribution(value="money")
+        ws.report("attribution", value="money")
     with pytest.raises(InvalidArgument, match="lookback"):
-        ws.attribution(lookback="soon")
+        ws.report("attribution", lookback="soon")
     with pytest.raises(InvalidArgument, match="--half-life"):
-        ws.attribution(model="time_decay", half_life=0)
+        ws.report("attribution", model="time_decay", half_life=0)
     with pytest.raises(InvalidArgument, match="--order 7 must be 1, 2 or 3"):
-        ws.attribution(model="markov", order=7)
+        ws.report("attribution", model="markov", order=7)
 
 
 def test_every_model_reconciles_on_the_ledger(ws, every_rule):

@@ -146,15 +146,15 @@ def test_the_facade_raises_the_same_typed_errors(project: Any) -> None:
         (lambda: ws.report("stages", start="0001-01-01"), "--from '0001-01-01'"),
         (lambda: ws.report("stages", end=dt.date(9999, 12, 31)), "--to '9999-12-31'"),
         (lambda: ws.report("conversion", as_of="0001-01-01"), "--as-of '0001-01-01'"),
-        (lambda: ws.whatif(history_text="99999y"), "--history '99999y'"),
+        (lambda: ws.report("whatif", history="99999y"), "--history '99999y'"),
         (lambda: ws.report("conversion", window="99999999999d"), "--window '99999999999d'"),
         (lambda: ws.report("conversion", window=float("inf")), "--window 'inf'"),
-        (lambda: ws.check(limit=2**63), "--limit '9223372036854775808'"),
-        (lambda: ws.check(limit=-1), "--limit '-1'"),
-        (lambda: ws.check(limit=2.5), "--limit '2.5'"),
-        (lambda: ws.sla(as_of=pd.Timestamp("2262-01-01")), "--as-of"),
-        (lambda: ws.pace(as_of="0001-01-01"), "--as-of '0001-01-01'"),
-        (lambda: ws.executive_report(start="0001-01-01"), "--from '0001-01-01'"),
+        (lambda: ws.report("check", limit=2**63), "--limit '9223372036854775808'"),
+        (lambda: ws.report("check", limit=-1), "--limit '-1'"),
+        (lambda: ws.report("check", limit=2.5), "--limit '2.5'"),
+        (lambda: ws.report("sla", as_of=pd.Timestamp("2262-01-01")), "--as-of"),
+        (lambda: ws.report("pace", as_of="0001-01-01"), "--as-of '0001-01-01'"),
+        (lambda: ws.report("executive", start="0001-01-01"), "--from '0001-01-01'"),
     ]
     for call, message in cases:
         with pytest.raises(InvalidArgument) as err:
@@ -172,7 +172,7 @@ def test_the_facade_accepts_the_bounds(project: Any) -> None:
     c = ws.report("conversion", as_of=f"{LAST_YEAR}-12-31", window=LONGEST_WINDOW_DAYS)
     assert c.params["window_days"] == LONGEST_WINDOW_DAYS
     assert int(c.frame["converted"].sum()) == 1  # A became a customer, within the window
-    assert len(ws.check(limit=LARGEST_LIMIT).frame) >= 0
+    assert len(ws.report("check", limit=LARGEST_LIMIT).frame) >= 0
 
 
 # -- the parsers, unit by unit ---------------------------------------------------------------------
@@ -241,10 +241,10 @@ def test_the_option_is_named_and_the_reason_kept_everywhere(tmp_path):
         cases = [
             (lambda: ws.report("roi", lookback="99999y"), "--lookback", "not a duration"),
             (lambda: ws.report("roi", lookback="40000d"), "--lookback", "a century"),
-            (lambda: ws.attribution(lookback="40000d"), "--lookback", "a century"),
-            (lambda: ws.decay(history="40000d"), "--history", "a century"),
-            (lambda: ws.decay(limit=2**63), "--limit", "whole number"),
-            (lambda: ws.score_backtest(cohort="40000d"), "--cohort", "a century"),
+            (lambda: ws.report("attribution", lookback="40000d"), "--lookback", "a century"),
+            (lambda: ws.report("decay", history="40000d"), "--history", "a century"),
+            (lambda: ws.report("decay", limit=2**63), "--limit", "whole number"),
+            (lambda: ws.report("score_backtest", cohort="40000d"), "--cohort", "a century"),
         ]
         for call, option, reason in cases:
             with pytest.raises(InvalidArgument) as err:

@@ -7,7 +7,7 @@ from tests.conftest import write_csv
 
 def findings(ws) -> dict[str, set[str]]:
     out: dict[str, set[str]] = {}
-    for row in ws.check().as_dict()["rows"]:
+    for row in ws.report("check").as_dict()["rows"]:
         out.setdefault(row["check"], set()).add(row["id"])
     return out
 

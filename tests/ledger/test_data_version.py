@@ -86,5 +86,5 @@ def test_scoring_run_raises_it(make_project):
     ws = make_project()  # the default config scores leads
     ws.ingest_events(mixed_batch())
     v = ws.store.data_version()
-    ws.score()
+    ws.report("score")
     assert ws.store.data_version() == v + 1

@@ -118,7 +118,7 @@ def test_salesforce_data_loader_export(make_project):
     mikko = json.loads(now["00Q5g00000AbCdHEA1"]["properties"])
     assert mikko["Status"] == "Closed - Not Converted"
     assert mikko["IsConverted"] == "false"
-    codes = {row["check"] for row in ws.check().as_dict()["rows"]}
+    codes = {row["check"] for row in ws.report("check").as_dict()["rows"]}
     assert "unknown_channel" in codes  # Web, Partner Referral, ... are reported, not dropped
 
 

@@ -116,12 +116,12 @@ FAST = {"backoff": 0.01, "timeout": 2.0}
 def test_alerts_sent_once_then_only_the_new(story: Any, receiver: Any) -> None:
     hook = receiver()
     # without a webhook: listed, nothing sent or recorded
-    listed = story.alerts(as_of=AS_OF)
+    listed = story.report("alerts", as_of=AS_OF)
     assert {r["alert_key"] for r in listed.rows()} == OPEN_BREACHES
     assert {r["status"] for r in listed.rows()} == {"new"}
     assert recorded(story) == [] and hook.requests == []
 
-    rep = story.alerts(webhook=hook.url, as_of=AS_OF, **FAST)
+    rep = story.report("alerts", webhook=hook.url, as_of=AS_OF, **FAST)
     assert rep.params["sent"] == 5 and {r["status"] for r in rep.rows()} == {"sent"}
     assert "SECRET" not in json.dumps(rep.as_dict())  # the URL is a secret: never printed
     (request,) = hook.requests
@@ -134,7 +134,7 @@ def test_alerts_sent_once_then_only_the_new(story: Any, receiver: Any) -> None:
     assert recorded(story) == sorted(OPEN_BREACHES)
 
     # a second run sends nothing
-    again = story.alerts(webhook=hook.url, as_of=AS_OF, **FAST)
+    again = story.report("alerts", webhook=hook.url, as_of=AS_OF, **FAST)
     assert len(hook.requests) == 1 and again.params["sent"] == 0
     assert {r["status"] for r in again.rows()} == {"already_sent"}
 
@@ -142,19 +142,19 @@ def test_alerts_sent_once_then_only_the_new(story: Any, receiver: Any) -> None:
     load_journeys(
         story, {"S12": {"created": "2025-03-01", "stages": [("mql", "2025-03-05 10:00")]}}
     )
-    third = story.alerts(webhook=hook.url, as_of=AS_OF, **FAST)
+    third = story.report("alerts", webhook=hook.url, as_of=AS_OF, **FAST)
     assert third.params["sent"] == 1 and len(hook.requests) == 2
     assert hook.requests[1]["body"]["text"].startswith("leadledger: 1 new alert(s): 1 SLA breach")
     assert len(recorded(story)) == 6
     # another webhook is another target: it gets everything once
     other = receiver()
-    assert story.alerts(webhook=other.url, as_of=AS_OF, **FAST).params["sent"] == 6
+    assert story.report("alerts", webhook=other.url, as_of=AS_OF, **FAST).params["sent"] == 6
 
 
 @pytest.mark.parametrize("engine", [DUCKDB])
 def test_retry_after_a_server_error(story: Any, receiver: Any) -> None:
     hook = receiver([500, 503])
-    rep = story.alerts(webhook=hook.url, as_of=AS_OF, **FAST)
+    rep = story.report("alerts", webhook=hook.url, as_of=AS_OF, **FAST)
     assert len(hook.requests) == 3 and rep.params["sent"] == 5
     assert hook.requests[0]["body"] == hook.requests[2]["body"]
     assert len(recorded(story)) == 5
@@ -163,14 +163,14 @@ def test_retry_after_a_server_error(story: Any, receiver: Any) -> None:
 @pytest.mark.parametrize("engine", [DUCKDB])
 def test_retry_after_429_honours_retry_after(story: Any, receiver: Any) -> None:
     hook = receiver([(429, 0.0, {"Retry-After": "0"})])
-    assert story.alerts(webhook=hook.url, as_of=AS_OF, backoff=30).params["sent"] == 5
+    assert story.report("alerts", webhook=hook.url, as_of=AS_OF, backoff=30).params["sent"] == 5
     assert len(hook.requests) == 2  # and no 30-second wait: Retry-After said 0
 
 
 @pytest.mark.parametrize("engine", [DUCKDB])
 def test_retry_after_a_timeout(story: Any, receiver: Any) -> None:
     hook = receiver([(200, 3.0, {})])  # the first answer comes too late
-    rep = story.alerts(webhook=hook.url, as_of=AS_OF, timeout=0.3, backoff=0.01)
+    rep = story.report("alerts", webhook=hook.url, as_of=AS_OF, timeout=0.3, backoff=0.01)
     assert rep.params["sent"] == 5 and len(hook.requests) == 2
     # the client gave up on the slow answer and retried long before it came (timed between the
     # two requests, so a busy machine's slower queries do not count)
@@ -182,23 +182,23 @@ def test_retry_after_a_timeout(story: Any, receiver: Any) -> None:
 def test_persistent_failure_records_nothing(story: Any, receiver: Any) -> None:
     hook = receiver([500] * 10)
     with pytest.raises(WebhookFailed, match="after 3 attempt"):
-        story.alerts(webhook=hook.url, as_of=AS_OF, retries=2, **FAST)
+        story.report("alerts", webhook=hook.url, as_of=AS_OF, retries=2, **FAST)
     assert len(hook.requests) == 3
     assert recorded(story) == []
     # a refusal (4xx) is final: no retry
     refusing = receiver([404])
     with pytest.raises(WebhookFailed, match="HTTP 404"):
-        story.alerts(webhook=refusing.url, as_of=AS_OF, retries=5, **FAST)
+        story.report("alerts", webhook=refusing.url, as_of=AS_OF, retries=5, **FAST)
     assert len(refusing.requests) == 1 and recorded(story) == []
     # nobody listening: connection refused, retried, then failed
     dead = receiver()
     dead.__exit__()
     with pytest.raises(WebhookFailed, match="after 2 attempt"):
-        story.alerts(webhook=dead.url, as_of=AS_OF, retries=1, **FAST)
+        story.report("alerts", webhook=dead.url, as_of=AS_OF, retries=1, **FAST)
     assert recorded(story) == []
     # later the receiver is back: everything is still there to send
     back = receiver()
-    assert story.alerts(webhook=back.url, as_of=AS_OF, **FAST).params["sent"] == 5
+    assert story.report("alerts", webhook=back.url, as_of=AS_OF, **FAST).params["sent"] == 5
 
 
 @pytest.mark.parametrize("engine", [DUCKDB])
@@ -240,16 +240,16 @@ def test_pacing_shortfalls_are_alerts(engine: str, make_project: Any, receiver: 
     ws = make_project(engine, text)
     load_journeys(ws, STORY)
     touches_csv(ws, TOUCHES)
-    rep = ws.alerts(as_of=AS_OF)
+    rep = ws.report("alerts", as_of=AS_OF)
     pacing = [r for r in rep.rows() if r["kind"] == "pacing"]
     assert [r["alert_key"] for r in pacing] == ["pacing:march:mql:2025-03-01"]
     assert "behind pace" in pacing[0]["message"]
     hook = receiver()
-    assert ws.alerts(webhook=hook.url, as_of=AS_OF, **FAST).params["sent"] == 6
+    assert ws.report("alerts", webhook=hook.url, as_of=AS_OF, **FAST).params["sent"] == 6
     assert "1 pacing shortfall" in hook.requests[0]["body"]["text"]
-    assert ws.alerts(webhook=hook.url, as_of=AS_OF, **FAST).params["sent"] == 0
+    assert ws.report("alerts", webhook=hook.url, as_of=AS_OF, **FAST).params["sent"] == 0
     with pytest.raises(Exception, match="no goal 'april'"):
-        ws.alerts(as_of=AS_OF, goal="april")
+        ws.report("alerts", as_of=AS_OF, goal="april")
 
 
 def test_messages_are_split_for_slack() -> None:
@@ -272,9 +272,9 @@ def test_webhook_is_recorded_and_shown_without_its_secret() -> None:
 @pytest.mark.parametrize("engine", [DUCKDB])
 def test_bad_arguments(story: Any) -> None:
     with pytest.raises(InvalidArgument):
-        story.alerts(webhook="not a url")
+        story.report("alerts", webhook="not a url")
     with pytest.raises(InvalidArgument):
-        story.alerts(webhook="http://127.0.0.1:9/", timeout=0)
+        story.report("alerts", webhook="http://127.0.0.1:9/", timeout=0)
 
 
 # -- docs ------------------------------------------------------------------------------------------
@@ -290,13 +290,13 @@ def test_every_column_is_documented(engine: str, make_project: Any) -> None:
     touches_csv(ws, TOUCHES)
     span = {"start": "2025-03-01", "end": "2025-03-31", "as_of": AS_OF}
     runs: list[tuple[Any, list[str]]] = [
-        (ws.sla(**span), ["### `leadledger sla` (open breaches)"]),
+        (ws.report("sla", **span), ["### `leadledger sla` (open breaches)"]),
         (
-            ws.sla(view="clocks", **span),
+            ws.report("sla", view="clocks", **span),
             ["### `leadledger sla` (open breaches)", "### `leadledger sla --view clocks`"],
         ),
-        (ws.sla(view="rates", **span), ["### `leadledger sla --view rates`"]),
-        (ws.alerts(as_of=AS_OF), ["### `leadledger alerts`"]),
+        (ws.report("sla", view="rates", **span), ["### `leadledger sla --view rates`"]),
+        (ws.report("alerts", as_of=AS_OF), ["### `leadledger alerts`"]),
         (
             decay_without_project(customer_value=1, sqls=4, customers=1, neglected=1),
             ["### `leadledger decay`"],
@@ -305,7 +305,7 @@ def test_every_column_is_documented(engine: str, make_project: Any) -> None:
     dws = make_project(engine, project_text(engine, MEASURED), name="decay")
     load_journeys(dws, HISTORY)
     touches_csv(dws, DECAY_CALLS)
-    history = dws.decay(as_of="2025-06-30")
+    history = dws.report("decay", as_of="2025-06-30")
     runs.append((history, ["### `leadledger decay`"]))
     missing = []
     for report, headings in runs:

@@ -255,7 +255,7 @@ def test_thin_history_falls_back_to_the_limits(engine: str, make_project: Any) -
         ],
     )  # fmt: skip
     assert ws.import_files("deals", [deals]).rejected == 0
-    rep = ws.decay(as_of=AS_OF)  # the period defaults to the month of the last data
+    rep = ws.report("decay", as_of=AS_OF)  # the period defaults to the month of the last data
     data = rep.as_dict()
     (row,) = data["rows"]
     assert data["params"]["from"] == "2025-06-01"
@@ -270,7 +270,7 @@ def test_thin_history_falls_back_to_the_limits(engine: str, make_project: Any) -
     assert risk == {"X2": pytest.approx(200), "X1": 0, "X3": 0}
     assert (row["sqls"], row["neglected"], row["value_lost"]) == (3, 1, pytest.approx(200))
     # a customer value given on the command line wins
-    rep = ws.decay(as_of=AS_OF, customer_value=500)
+    rep = ws.report("decay", as_of=AS_OF, customer_value=500)
     assert rep.as_dict()["rows"][0]["value_per_sql"] == pytest.approx(100)
 
 
@@ -278,12 +278,12 @@ def test_not_enough_history(engine: str, make_project: Any) -> None:
     ws = make_project(engine, project_text(engine, THIN))
     load_journeys(ws, {"X1": THIN_STORY["X1"]})
     with pytest.raises(NotEnoughHistory, match="reached customer"):
-        ws.decay(as_of=AS_OF)
+        ws.report("decay", as_of=AS_OF)
     load_journeys(ws, {"W1": THIN_STORY["W1"]})
     with pytest.raises(NotEnoughHistory, match="won deal"):  # no value configured, no deals
-        ws.decay(as_of=AS_OF)
+        ws.report("decay", as_of=AS_OF)
     with pytest.raises(NotEnoughHistory, match="no lead entered sql"):
-        ws.decay(as_of="2024-01-01")
+        ws.report("decay", as_of="2024-01-01")
 
 
 @pytest.mark.parametrize("engine", ["duckdb:///leadledger.duckdb"])  # the CLI once

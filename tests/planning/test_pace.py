@@ -42,7 +42,7 @@ def ws(engine: str, make_project: Any) -> Workspace:
 
 
 def test_pace_of_the_current_month(ws: Workspace) -> None:
-    r = ws.pace(goal="march", as_of="2026-03-06")
+    r = ws.report("pace", goal="march", as_of="2026-03-06")
     rows = {row["stage"]: row for row in r.as_dict()["rows"]}
     assert list(rows) == ["visitor", "lead", "mql", "customer"]  # down the funnel
     lead = rows["lead"]
@@ -69,7 +69,7 @@ def test_pace_of_the_current_month(ws: Workspace) -> None:
 
 def test_on_pace_and_the_first_stage_behind(ws: Workspace) -> None:
     # to the 25th: 6 leads, 4 MQLs, 2 customers in 18 working days, 4 left
-    r = ws.pace(goal="march", as_of="2026-03-25")
+    r = ws.report("pace", goal="march", as_of="2026-03-25")
     rows = {row["stage"]: row for row in r.as_dict()["rows"]}
     assert rows["customer"]["actual"] == 2
     assert rows["customer"]["projected"] == pytest.approx(2 + 2 / 18 * 4)
@@ -89,7 +89,7 @@ def test_a_goal_spread_over_months_and_one_channel(ws: Workspace) -> None:
         cal.working_days(dt.date(2026, 5, 1), dt.date(2026, 5, 31)),
     ]
     assert weights[0] == 22 and weights[1] == 20
-    r = ws.pace(goal="paid", as_of="2026-03-31")
+    r = ws.report("pace", goal="paid", as_of="2026-03-31")
     (row,) = r.as_dict()["rows"]
     # 66 × 22/62 = 23.42, 66 × 20/62 = 21.29 twice: floors 23 + 21 + 21 = 65, and the largest
     # remainder (March's .42) takes the spare unit → 24
@@ -101,14 +101,14 @@ def test_a_goal_spread_over_months_and_one_channel(ws: Workspace) -> None:
 
 def test_which_goal(ws: Workspace) -> None:
     with pytest.raises(GoalNotFound, match="2 goals cover"):
-        ws.pace(as_of="2026-03-10")
-    assert ws.pace(as_of="2026-06-10").params["goal"] == "q2"
+        ws.report("pace", as_of="2026-03-10")
+    assert ws.report("pace", as_of="2026-06-10").params["goal"] == "q2"
     with pytest.raises(GoalNotFound, match="no goal covers"):
-        ws.pace(as_of="2027-01-10")
+        ws.report("pace", as_of="2027-01-10")
     with pytest.raises(GoalNotFound, match="no goal 'nope'"):
-        ws.pace(goal="nope", as_of="2026-03-10")
+        ws.report("pace", goal="nope", as_of="2026-03-10")
     with pytest.raises(InvalidArgument, match="outside goal"):
-        ws.pace(goal="march", as_of="2026-04-10")
+        ws.report("pace", goal="march", as_of="2026-04-10")
 
 
 def test_pace_cli(ws: Workspace, capsys) -> None:
@@ -124,7 +124,7 @@ def test_pace_cli(ws: Workspace, capsys) -> None:
 
 
 def test_no_pace_before_the_first_working_day(ws: Workspace) -> None:
-    r = ws.pace(goal="march", as_of="2026-03-01")  # a Sunday
+    r = ws.report("pace", goal="march", as_of="2026-03-01")  # a Sunday
     rows = r.as_dict()["rows"]
     assert all(row["behind"] is None and not row["first_behind"] for row in rows)
     assert r.notes[0].startswith("no working day of the month has passed")

@@ -214,21 +214,21 @@ def test_spread_adds_up_and_follows_working_days(total: int, weights: list[int])
 def test_bad_arguments(make_project: Any) -> None:
     ws = make_project()
     with pytest.raises(InvalidArgument, match="rate in"):
-        ws.plan(revenue=1000, deal_size=10, close_rate=1.5)
+        ws.report("plan", revenue=1000, deal_size=10, close_rate=1.5)
     with pytest.raises(InvalidArgument, match="positive"):
-        ws.plan(revenue=-5, deal_size=10, close_rate=0.5)
+        ws.report("plan", revenue=-5, deal_size=10, close_rate=0.5)
     with pytest.raises(InvalidArgument, match="history"):
-        ws.plan(revenue=1000, deal_size=10, close_rate=0.5, history_text="12x")
+        ws.report("plan", revenue=1000, deal_size=10, close_rate=0.5, history="12x")
     # an empty ledger has no won deal and no SQL: say so, do not guess
     with pytest.raises(NotEnoughHistory, match="deal"):
-        ws.plan(revenue=1000, close_rate=0.5)
+        ws.report("plan", revenue=1000, close_rate=0.5)
     with pytest.raises(NotEnoughHistory, match="close"):
-        ws.plan(revenue=1000, deal_size=10)
+        ws.report("plan", revenue=1000, deal_size=10)
 
 
 # -- measured from the project's history -----------------------------------------------------------
 def test_rates_deal_size_and_budget_measured_from_history(story: Workspace) -> None:
-    r = story.plan(revenue=400_000, start="2027-01-01", end="2027-12-31")
+    r = story.report("plan", revenue=400_000, start="2027-01-01", end="2027-12-31")
     rows = by_stage(r)
     p = r.params
     assert (p["history_from"], p["history_to"]) == ("2025-03-26", "2026-03-25")
@@ -258,7 +258,9 @@ def test_rates_deal_size_and_budget_measured_from_history(story: Workspace) -> N
 
 
 def test_a_given_rate_wins_and_the_plan_of_one_channel(story: Workspace) -> None:
-    r = story.plan(revenue=100_000, deal_size=50_000, close_rate=0.5, channel="paid_search")
+    r = story.report(
+        "plan", revenue=100_000, deal_size=50_000, close_rate=0.5, channel="paid_search"
+    )
     rows = by_stage(r)
     assert rows["sql"]["rate_source"] == "given"
     # paid search alone: 3 MQLs → 2 SQLs, 4 leads → 3 MQLs, 4 leads / 300 visits
@@ -280,7 +282,7 @@ def test_a_given_rate_wins_and_the_plan_of_one_channel(story: Workspace) -> None
 def test_save_a_plan_as_a_goal(make_project: Any) -> None:
     ws = make_project()
     load_story(ws)
-    r = ws.plan(revenue=400_000, start="2027-01-01", end="2027-06-30")
+    r = ws.report("plan", revenue=400_000, start="2027-01-01", end="2027-06-30")
     path = ws.save_goal("h1_2027", r)
     text = path.read_text(encoding="utf-8")
     assert "# Saved plans" in text  # the file's comments are kept
@@ -293,7 +295,7 @@ def test_save_a_plan_as_a_goal(make_project: Any) -> None:
     assert goal.budget == pytest.approx(15000)
     with pytest.raises(InvalidArgument, match="already exists"):
         ws.save_goal("h1_2027", r)
-    r2 = ws.plan(revenue=800_000, start="2027-01-01", end="2027-06-30")
+    r2 = ws.report("plan", revenue=800_000, start="2027-01-01", end="2027-06-30")
     ws.save_goal("h1_2027", r2, force=True)
     cfg2, _ = validate_config(path)
     assert cfg2 is not None and len(cfg2.goals) == 1 and cfg2.goals[0].counts["customer"] == 20
@@ -320,8 +322,8 @@ def test_every_column_of_plan_pace_and_whatif_is_documented(story: Workspace) ->
 
     text = read("planning.md")
     reports = [
-        (story.plan(revenue=400_000), "### `plan` "),
-        (story.whatif(), "### `whatif` "),
+        (story.report("plan", revenue=400_000), "### `plan` "),
+        (story.report("whatif"), "### `whatif` "),
     ]
     missing = []
     for report, heading in reports:
@@ -333,11 +335,11 @@ def test_every_column_of_plan_pace_and_whatif_is_documented(story: Workspace) ->
             cols |= set(frame.columns)
         missing += [f"{report.name}: {c}" for c in sorted(cols - documented)]
     (pace_section,) = sections(text, "## Pacing")
-    goal = story.plan(revenue=400_000, start="2026-03-01", end="2026-03-31")
+    goal = story.report("plan", revenue=400_000, start="2026-03-01", end="2026-03-31")
     story.save_goal("m", goal)
     fresh = Workspace(story.project_dir)
     try:
-        pace = fresh.pace(goal="m", as_of="2026-03-10")
+        pace = fresh.report("pace", goal="m", as_of="2026-03-10")
     finally:
         fresh.close()
     missing += [f"pace: {c}" for c in pace.columns if c not in table_keys(pace_section)]
@@ -360,7 +362,7 @@ def test_a_short_window_with_more_sqls_than_mqls_is_unavailable(make_project: An
     ws = make_project()
     load_story(ws)
     # 2026-03-06..25: 2 leads, 1 MQL, 2 SQLs, 2 customers: MQL → SQL would be 2
-    r = ws.plan(revenue=100_000, deal_size=50_000, history_text="20d")
+    r = ws.report("plan", revenue=100_000, deal_size=50_000, history="20d")
     rows = by_stage(r)
     assert rows["mql"]["rate_source"] == "unavailable" and rows["mql"]["count"] is None
     assert rows["lead"]["count"] is None and rows["visitor"]["count"] is None
@@ -392,7 +394,7 @@ def test_plan_periods() -> None:
 def test_untagged_costs_are_named_in_a_channel_plan(make_project: Any) -> None:
     ws = make_project()
     load_story(ws)
-    r = ws.plan(revenue=100_000, deal_size=50_000, close_rate=0.5, channel="paid_search")
+    r = ws.report("plan", revenue=100_000, deal_size=50_000, close_rate=0.5, channel="paid_search")
     assert any("500.00 more was spent untagged" in n for n in r.notes), r.notes
 
 

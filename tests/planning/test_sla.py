@@ -239,8 +239,8 @@ def story(engine: str, make_project: Any) -> Any:
 
 
 def test_sla_statuses_and_lateness_by_hand(story: Any) -> None:
-    rep = story.sla(
-        view="clocks", start="2025-03-01", end="2025-03-31", as_of=AS_OF, period="month"
+    rep = story.report(
+        "sla", view="clocks", start="2025-03-01", end="2025-03-31", as_of=AS_OF, period="month"
     )
     got = rows_by(rep, "sla", "lead_id")
     want_keys = set(EXPECTED)
@@ -257,7 +257,7 @@ def test_sla_statuses_and_lateness_by_hand(story: Any) -> None:
 
 
 def test_open_breaches_list_with_due_time(story: Any) -> None:
-    rep = story.sla(start="2025-03-01", end="2025-03-31", as_of=AS_OF)
+    rep = story.report("sla", start="2025-03-01", end="2025-03-31", as_of=AS_OF)
     assert rep.name == "sla"
     rows = rows_by(rep, "sla", "lead_id")
     assert set(rows) == {k for k, v in EXPECTED.items() if v[0] == "open_breached"}
@@ -271,7 +271,9 @@ def test_open_breaches_list_with_due_time(story: Any) -> None:
 
 
 def test_dst_in_business_and_calendar_time(story: Any) -> None:
-    rep = story.sla(view="clocks", start="2025-03-28", end="2025-03-28", as_of="2025-04-01")
+    rep = story.report(
+        "sla", view="clocks", start="2025-03-28", end="2025-03-28", as_of="2025-04-01"
+    )
     rows = rows_by(rep, "sla", "lead_id")
     assert rows[("mql_response", "S11")]["elapsed"] == pytest.approx(2)  # Fri 1 + Mon 1
     # calendar time: Fri 16:00 CET → Mon 10:00 CEST is 65 hours, not 66
@@ -280,7 +282,9 @@ def test_dst_in_business_and_calendar_time(story: Any) -> None:
 
 
 def test_breach_rates_by_owner(story: Any) -> None:
-    rep = story.sla(view="rates", by="owner", start="2025-03-01", end="2025-03-31", as_of=AS_OF)
+    rep = story.report(
+        "sla", view="rates", by="owner", start="2025-03-01", end="2025-03-31", as_of=AS_OF
+    )
     rows = rows_by(rep, "sla", "owner")
     # mql_response, ana: S1 met, S2 met, S5 open_breached, S7 closed (S11 starts on the 28th)
     ana = rows[("mql_response", "ana")]
@@ -296,7 +300,9 @@ def test_breach_rates_by_owner(story: Any) -> None:
 
 def test_as_of_ignores_what_came_later(story: Any) -> None:
     # on Monday 3 March at 16:30 S1 was met and S4's clock still running (6.5 h, open)
-    rep = story.sla(view="clocks", start="2025-03-01", end="2025-03-31", as_of="2025-03-03T16:30")
+    rep = story.report(
+        "sla", view="clocks", start="2025-03-01", end="2025-03-31", as_of="2025-03-03T16:30"
+    )
     rows = rows_by(rep, "sla", "lead_id")
     assert rows[("mql_response", "S1")]["status"] == "met"
     assert rows[("mql_response", "S4")]["status"] == "open"
@@ -306,10 +312,10 @@ def test_as_of_ignores_what_came_later(story: Any) -> None:
 
 def test_unknown_sla_and_view_are_refused(story: Any) -> None:
     with pytest.raises(InvalidArgument) as exc:
-        story.sla(sla="mql_respons")
+        story.report("sla", sla="mql_respons")
     assert "mql_response" in (exc.value.hint or "")
     with pytest.raises(InvalidArgument):
-        story.sla(view="brekaes")
+        story.report("sla", view="brekaes")
 
 
 def test_cli_sla_json_and_rates(story: Any, capsys: pytest.CaptureFixture[str]) -> None:

@@ -122,7 +122,7 @@ def story(engine: str, make_project: Any) -> Workspace:
 
 
 def test_baseline_gives_back_the_window_and_a_scenario(story: Workspace) -> None:
-    r = story.whatif(overrides=["close_rate=1", "cost.paid_search=+20%"])
+    r = story.report("whatif", overrides=["close_rate=1", "cost.paid_search=+20%"])
     rows = {row["metric"]: row for row in r.as_dict()["rows"]}
     # the window: 6 leads, 2 customers; deal size by channel: paid search won 50,000 (P1),
     # organic search 30,000 (O1)
@@ -169,11 +169,11 @@ def test_leads_without_a_channel_stay_in_the_baseline(make_project: Any, tmp_pat
     ws = make_project()
     load_story(ws)
     load_journeys(ws, {"N1": {"created": "2026-03-11 10:00", "stages": [("mql", "2026-03-12")]}})
-    r = ws.whatif()
+    r = ws.report("whatif")
     rows = {row["metric"]: row for row in r.as_dict()["rows"]}
     assert rows["leads"]["baseline"] == pytest.approx(7)
     assert "(none)" in {c["channel"] for c in r.as_dict()["channels"]}
     signed = tmp_path / "signed.yaml"
     signed.write_text("set:\n  close_rate: +0.05\n", encoding="utf-8")
     with pytest.raises(InvalidArgument, match="ambiguous"):
-        ws.whatif(scenario=signed)
+        ws.report("whatif", scenario=signed)

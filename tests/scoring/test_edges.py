@@ -57,7 +57,7 @@ def test_an_as_of_in_the_future_is_refused(capsys: pytest.CaptureFixture[str], p
 def test_scoring_events_do_not_move_the_end_of_the_data(project: Path) -> None:
     with Workspace(project) as ws:
         before = last_activity_date(ws)
-        rep = ws.score()  # as of now: its MQL events are dated today
+        rep = ws.report("score")  # as of now: its MQL events are dated today
         assert rep.params["new_mqls"] >= 1
         assert last_activity_date(ws) == before
         assert before is not None and before < pd.Timestamp.now(tz="UTC").date()
@@ -72,7 +72,7 @@ def test_rescoring_an_as_of_with_an_empty_points_ledger_changes_nothing(tmp_path
         load_journeys(ws, {"Z": {**z, "revenue": "1"}})
         counts = []
         for _ in range(2):
-            ws.score(as_of=AS_OF.isoformat())
+            ws.report("score", as_of=AS_OF.isoformat())
             counts.append(
                 (
                     int(ws.store.execute(ws.store.table("imports").count())),

@@ -92,10 +92,10 @@ def test_every_column_is_documented(capsys: pytest.CaptureFixture[str], project:
 
     with Workspace(project) as ws:
         if not (project / "models" / "default" / "meta.json").is_file():
-            ws.model_train(target="sql", window_days=90, trees=100)
+            ws.report("model_train", target="sql", window_days=90, trees=100)
         reports: dict[str, list[Any]] = {
-            "### `model train`": [ws.model_evaluate(trees=100)],
-            "### `model predict`": [ws.model_predict(limit=3)],
+            "### `model train`": [ws.report("model_evaluate", trees=100)],
+            "### `model predict`": [ws.report("model_predict", limit=3)],
         }
     missing = []
     for heading, runs in reports.items():

@@ -35,9 +35,9 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Any:
     company = generate_company(leads=2500, seed=5)
     ws = build_project(folder, company=company, files=write_company(company, folder, "csv"))
     with pytest.raises(ModelNotTrained) as exc:
-        ws.model_predict()
+        ws.report("model_predict")
     assert exc.value.hint and "leadledger model train" in exc.value.hint
-    report = ws.model_train(**OPTIONS)
+    report = ws.report("model_train", **OPTIONS)
     yield ws, report
     ws.close()
 
@@ -93,7 +93,7 @@ def test_saved_files_and_meta(trained: Any) -> None:
 
 def test_predict_contract(trained: Any) -> None:
     ws, _ = trained
-    report = ws.model_predict()
+    report = ws.report("model_predict")
     f = report.frame
     assert {"lead_id", "probability", "reasons"} <= set(f.columns)
     assert f["lead_id"].is_unique and len(f) == 2500
@@ -106,14 +106,14 @@ def test_predict_contract(trained: Any) -> None:
     assert roc_auc(f["reached_target"], f["probability"]) > 0.7
     # by id, and reproducible from the saved files
     some = list(f["lead_id"].iloc[[5, 50]])
-    again = ws.model_predict(lead_ids=some).frame.set_index("lead_id")
+    again = ws.report("model_predict", lead_ids=some).frame.set_index("lead_id")
     for lead in some:
         assert again.loc[lead, "probability"] == pytest.approx(
             f.set_index("lead_id").loc[lead, "probability"]
         )
     with pytest.raises(LeadNotFound):
-        ws.model_predict(lead_ids=["nobody"])
-    assert len(ws.model_predict(limit=7).frame) == 7
+        ws.report("model_predict", lead_ids=["nobody"])
+    assert len(ws.report("model_predict", limit=7).frame) == 7
 
 
 def test_reasons_are_the_largest_positive_contributions(trained: Any) -> None:
@@ -145,30 +145,30 @@ def test_predict_refuses_a_model_that_does_not_fit(trained: Any, tmp_path: Path)
     meta["feature_set"]["fields"].append("shoe_size")
     (bad / "meta.json").write_text(json.dumps(meta))
     with pytest.raises(ModelMismatch) as exc:
-        ws.model_predict(name="edited")
+        ws.report("model_predict", name="edited")
     assert "shoe_size" in exc.value.message
     with pytest.raises(ModelNotTrained):
-        ws.model_predict(name="other")
+        ws.report("model_predict", name="other")
 
 
 def test_bad_options(trained: Any) -> None:
     ws, _ = trained
     with pytest.raises(UnknownStage):
-        ws.model_evaluate(target="custmer")
+        ws.report("model_evaluate", target="custmer")
     with pytest.raises(InvalidArgument):
-        ws.model_evaluate(target="lead")
+        ws.report("model_evaluate", target="lead")
     with pytest.raises(InvalidArgument):
-        ws.model_evaluate(window_days=5, decision_days=7)
+        ws.report("model_evaluate", window_days=5, decision_days=7)
     with pytest.raises(InvalidArgument):
-        ws.model_evaluate(split="random")
+        ws.report("model_evaluate", split="random")
     with pytest.raises(InvalidArgument):
-        ws.model_train(name="../x")
+        ws.report("model_train", name="../x")
 
 
 def test_not_enough_history(make_project: Any) -> None:
     ws = make_project()
     with pytest.raises(NotEnoughHistory):
-        ws.model_train()
+        ws.report("model_train")
 
 
 @pytest.mark.postgres

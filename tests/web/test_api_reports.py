@@ -84,77 +84,85 @@ CASES: list[tuple[str, dict[str, Any], Callable[[Workspace], Any]]] = [
             "roi", model="w_shaped", by="campaign", lookback="60d", start=FROM, end=TO
         ),
     ),
-    ("attribution", {}, lambda ws: ws.attribution()),
+    ("attribution", {}, lambda ws: ws.report("attribution")),
     (
         "attribution",
         {"compare": "true", "by": "campaign", "value": "count"},
-        lambda ws: ws.attribution(compare=True, by="campaign", value="count"),
+        lambda ws: ws.report("attribution", compare=True, by="campaign", value="count"),
     ),
     (
         "attribution",
         {"model": "markov", "order": "2", "conversion": "sql", "from": FROM, "to": TO},
-        lambda ws: ws.attribution(model="markov", order=2, conversion="sql", start=FROM, end=TO),
+        lambda ws: ws.report(
+            "attribution", model="markov", order=2, conversion="sql", start=FROM, end=TO
+        ),
     ),
     (
         "attribution",
         {"model": "time_decay", "half_life": "14", "lookback": "12w"},
-        lambda ws: ws.attribution(model="time_decay", half_life=14.0, lookback="12w"),
+        lambda ws: ws.report("attribution", model="time_decay", half_life=14.0, lookback="12w"),
     ),
     (
         "plan",
         {"revenue": "2000000", "close_rate": "0.25", "from": "2027-01-01", "to": "2027-12-31"},
-        lambda ws: ws.plan(
-            revenue=2_000_000.0, close_rate=0.25, start="2027-01-01", end="2027-12-31"
+        lambda ws: ws.report(
+            "plan", revenue=2_000_000.0, close_rate=0.25, start="2027-01-01", end="2027-12-31"
         ),
     ),
     (
         "plan",
         {"revenue": "500000", "channel": "paid_search", "history": "6m"},
-        lambda ws: ws.plan(revenue=500_000.0, channel="paid_search", history_text="6m"),
+        lambda ws: ws.report("plan", revenue=500_000.0, channel="paid_search", history="6m"),
     ),
-    ("whatif", {}, lambda ws: ws.whatif(overrides=[], history_text="12m")),
+    ("whatif", {}, lambda ws: ws.report("whatif", overrides=[], history="12m")),
     (
         "whatif",
         {"set": ["close_rate=0.3", "cost.paid_search=+20%"], "history": "6m"},
-        lambda ws: ws.whatif(
-            overrides=["close_rate=0.3", "cost.paid_search=+20%"], history_text="6m"
+        lambda ws: ws.report(
+            "whatif", overrides=["close_rate=0.3", "cost.paid_search=+20%"], history="6m"
         ),
     ),
-    ("sla", {"as_of": AS_OF}, lambda ws: ws.sla(as_of=AS_OF)),
+    ("sla", {"as_of": AS_OF}, lambda ws: ws.report("sla", as_of=AS_OF)),
     (
         "sla",
         {"view": "rates", "by": "owner", "period": "quarter", "as_of": AS_OF},
-        lambda ws: ws.sla(view="rates", by="owner", period="quarter", as_of=AS_OF),
+        lambda ws: ws.report("sla", view="rates", by="owner", period="quarter", as_of=AS_OF),
     ),
     (
         "sla",
         {"view": "clocks", "sla": "sql_follow_up", "from": FROM, "to": TO, "as_of": AS_OF},
-        lambda ws: ws.sla(view="clocks", sla="sql_follow_up", start=FROM, end=TO, as_of=AS_OF),
+        lambda ws: ws.report(
+            "sla", view="clocks", sla="sql_follow_up", start=FROM, end=TO, as_of=AS_OF
+        ),
     ),
-    ("decay", {"as_of": AS_OF}, lambda ws: ws.decay(as_of=AS_OF, history="365d", limit=50)),
+    (
+        "decay",
+        {"as_of": AS_OF},
+        lambda ws: ws.report("decay", as_of=AS_OF, history="365d", limit=50),
+    ),
     (
         "decay",
         {"customer_value": "100000", "sqls": "40", "customers": "10", "neglected": "5"},
-        lambda ws: ws.decay(customer_value=100000.0, sqls=40, customers=10, neglected=5),
+        lambda ws: ws.report("decay", customer_value=100000.0, sqls=40, customers=10, neglected=5),
     ),
-    ("alerts", {"as_of": AS_OF}, lambda ws: ws.alerts(as_of=AS_OF)),
-    ("check", {"limit": "5"}, lambda ws: ws.check(limit=5)),
-    ("check", {}, lambda ws: ws.check(limit=20)),
-    ("score/explain/L0000001", {}, lambda ws: ws.score_explain("L0000001")),
-    ("score/backtest", {}, lambda ws: ws.score_backtest()),
+    ("alerts", {"as_of": AS_OF}, lambda ws: ws.report("alerts", as_of=AS_OF)),
+    ("check", {"limit": "5"}, lambda ws: ws.report("check", limit=5)),
+    ("check", {}, lambda ws: ws.report("check", limit=20)),
+    ("score/explain/L0000001", {}, lambda ws: ws.report("score_explain", lead_id="L0000001")),
+    ("score/backtest", {}, lambda ws: ws.report("score_backtest")),
     (
         "score/backtest",
         {"outcome": "opportunity", "window": "120d", "step": "10"},
-        lambda ws: ws.score_backtest(outcome="opportunity", window="120d", step=10.0),
+        lambda ws: ws.report("score_backtest", outcome="opportunity", window="120d", step=10.0),
     ),
-    ("score/tune", {"capacity": "100"}, lambda ws: ws.score_tune(capacity=100.0)),
+    ("score/tune", {"capacity": "100"}, lambda ws: ws.report("score_tune", capacity=100.0)),
     (
         "score/tune",
         {"target_acceptance": "0.6", "window": "12w"},
-        lambda ws: ws.score_tune(target_acceptance=0.6, window="12w"),
+        lambda ws: ws.report("score_tune", target_acceptance=0.6, window="12w"),
     ),
-    ("imports", {}, lambda ws: ws.imports()),
-    ("imports", {"limit": "2"}, lambda ws: ws.imports(limit=2)),
+    ("imports", {}, lambda ws: ws.report("imports")),
+    ("imports", {"limit": "2"}, lambda ws: ws.report("imports", limit=2)),
 ]
 
 
@@ -179,7 +187,7 @@ def test_json_equals_the_facade(
 def test_model_evaluate_equals_the_facade(client: TestClient, demo_ws: Workspace) -> None:
     r = client.get("/api/v1/model/evaluate", params={"trees": "50", "split": "kfold", "folds": 3})
     assert r.status_code == 200, r.text
-    want = demo_ws.model_evaluate(trees=50, split="kfold", folds=3)
+    want = demo_ws.report("model_evaluate", trees=50, split="kfold", folds=3)
     assert r.json() == same(want.as_dict())
 
 
@@ -306,20 +314,20 @@ RANGES: list[tuple[str, Callable[[Workspace], Any]]] = [
         lambda ws: ws.report("conversion", window="36526d"),
     ),
     ("/api/v1/reports/roi?from=1899-12-31", lambda ws: ws.report("roi", start="1899-12-31")),
-    ("/api/v1/sla?as_of=2999-01-01", lambda ws: ws.sla(as_of="2999-01-01")),
-    ("/api/v1/pace?as_of=0001-01-01", lambda ws: ws.pace(as_of="0001-01-01")),
-    ("/api/v1/whatif?history=101y", lambda ws: ws.whatif(overrides=[], history_text="101y")),
+    ("/api/v1/sla?as_of=2999-01-01", lambda ws: ws.report("sla", as_of="2999-01-01")),
+    ("/api/v1/pace?as_of=0001-01-01", lambda ws: ws.report("pace", as_of="0001-01-01")),
+    ("/api/v1/whatif?history=101y", lambda ws: ws.report("whatif", overrides=[], history="101y")),
     (
         "/api/v1/plan?revenue=1000&history=99999y",
-        lambda ws: ws.plan(revenue=1000, history_text="99999y"),
+        lambda ws: ws.report("plan", revenue=1000, history="99999y"),
     ),
-    ("/api/v1/decay?history=99999999d", lambda ws: ws.decay(history="99999999d")),
+    ("/api/v1/decay?history=99999999d", lambda ws: ws.report("decay", history="99999999d")),
     (
         "/api/v1/score/backtest?window=99999999d",
-        lambda ws: ws.score_backtest(window="99999999d"),
+        lambda ws: ws.report("score_backtest", window="99999999d"),
     ),
-    ("/api/v1/attribution?to=2101-01-01", lambda ws: ws.attribution(end="2101-01-01")),
-    ("/api/v1/executive?from=0001-01-01", lambda ws: ws.executive_report(start="0001-01-01")),
+    ("/api/v1/attribution?to=2101-01-01", lambda ws: ws.report("attribution", end="2101-01-01")),
+    ("/api/v1/executive?from=0001-01-01", lambda ws: ws.report("executive", start="0001-01-01")),
 ]
 
 
@@ -345,7 +353,7 @@ def test_a_blank_as_of_means_now(client: TestClient, demo_ws: Workspace) -> None
     """An empty query parameter (a form's blank field) is not given: HTTP-only, kept here."""
     r = client.get("/api/v1/alerts?as_of=")
     assert r.status_code == 200, r.text
-    assert len(r.json()["rows"]) == len(demo_ws.alerts().frame)
+    assert len(r.json()["rows"]) == len(demo_ws.report("alerts").frame)
 
 
 def test_json_equals_the_cli(demo_copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -411,19 +419,21 @@ def test_goals_experiments_and_models(demo_copy: Path, capsys: pytest.CaptureFix
         with TestClient(create_app(demo_copy, auth=False, ws=ws)) as c:
             checks: list[tuple[str, dict[str, Any], Any]] = [
                 ("pace", {"goal": "g2026", "as_of": "2026-05-15"},
-                 ws.pace(goal="g2026", as_of="2026-05-15")),
+                 ws.report("pace", goal="g2026", as_of="2026-05-15")),
                 ("pace", {"as_of": "2026-05-15", "period": "quarter"},
-                 ws.pace(as_of="2026-05-15", period="quarter")),
+                 ws.report("pace", as_of="2026-05-15", period="quarter")),
                 ("alerts", {"as_of": "2026-05-15", "goal": "g2026"},
-                 ws.alerts(as_of="2026-05-15", goal="g2026")),
+                 ws.report("alerts", as_of="2026-05-15", goal="g2026")),
                 ("experiments/nurture", {"as_of": AS_OF},
-                 ws.experiment_report("nurture", as_of=AS_OF)),
+                 ws.report("experiment_report", name="nurture", as_of=AS_OF)),
                 ("experiments/nurture", {"stage": "sql", "alpha": "0.1", "as_of": AS_OF},
-                 ws.experiment_report("nurture", stage="sql", alpha=0.1, as_of=AS_OF)),
+                 ws.report(
+                     "experiment_report", name="nurture", stage="sql", alpha=0.1, as_of=AS_OF
+                 )),
                 ("model/predict", {"limit": "10", "as_of": AS_OF},
-                 ws.model_predict(limit=10, as_of=AS_OF)),
+                 ws.report("model_predict", limit=10, as_of=AS_OF)),
                 ("model/predict", {"lead": ["L0000001", "L0000002"], "as_of": AS_OF},
-                 ws.model_predict(lead_ids=["L0000001", "L0000002"], as_of=AS_OF)),
+                 ws.report("model_predict", lead_ids=["L0000001", "L0000002"], as_of=AS_OF)),
             ]  # fmt: skip
             for path, query, want in checks:
                 r = c.get(f"/api/v1/{path}", params=query)

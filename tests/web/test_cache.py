@@ -108,7 +108,7 @@ def test_copies_are_handed_out_errors_kept_entries_expire(demo_ws: Workspace):
 
     for _ in range(2):
         with pytest.raises(LeadNotFound):
-            view.score_explain("no-such-lead")
+            view.report("score_explain", lead_id="no-such-lead")
     assert cache.stats.misses == 2  # the error was computed once
 
     clock = FakeClock()

@@ -368,7 +368,7 @@ def test_api_events_on_the_demo(demo_api):
     assert now["stage_events"] == before["stage_events"] + 1
     assert now["touches"] == before["touches"] + 1
     # the imports listing shows the batch and its quarantine
-    imports = ws.imports(limit=1)
+    imports = ws.report("imports", limit=1)
     assert set(imports.frame["file"]) == {"POST /api/v1/events"}
     assert imports.frame["quarantine"].iloc[0].endswith("quarantine.csv")
 

@@ -102,7 +102,7 @@ def test_overview_numbers_are_the_facades(client: TestClient, demo_ws: Workspace
     assert_rows(page.tables["stages"], stages, stages.table_columns or [])
     # the cards: the last period's entries, per working day and change; the goal's pace
     now = current_rows(stages.frame).set_index("stage")
-    pace = demo_ws.pace(as_of=stages.params["to"], period=period).frame.set_index("stage")
+    pace = demo_ws.report("pace", as_of=stages.params["to"], period=period).frame.set_index("stage")
     for stage in ("lead", "mql", "sql", "customer"):
         card = page.cards[stage]
         assert same(card["value"], now.loc[stage, "entered"])
@@ -145,7 +145,7 @@ def test_money_page(client: TestClient, demo_ws: Workspace) -> None:
     assert_rows(page.tables["cost-totals"], costs.extra["totals"][1], ["channel", "cac"])
     roi = demo_ws.report("roi", model="first_touch", by="channel")
     assert_rows(page.tables["roi"], roi, ["channel", "spend", "attributed_revenue", "roi"])
-    compare = demo_ws.attribution(compare=True, by="channel")
+    compare = demo_ws.report("attribution", compare=True, by="channel")
     assert_rows(page.tables["compare"], compare, list(compare.frame.columns))
     linear = parse(client, "/money?model=linear")
     assert linear.tables["roi"] != page.tables["roi"]
@@ -155,14 +155,14 @@ def test_money_page(client: TestClient, demo_ws: Workspace) -> None:
 def test_plan_form_computes(client: TestClient, demo_ws: Workspace) -> None:
     url = "/plan?revenue=1000000&close_rate=0.25&plan_from=2027-01-01&set=close_rate%3D%2B2pt"
     page = parse(client, url)
-    plan = demo_ws.plan(revenue="1000000", close_rate="0.25", start="2027-01-01")
+    plan = demo_ws.report("plan", revenue="1000000", close_rate="0.25", start="2027-01-01")
     assert_rows(page.tables["plan"], plan, ["stage", "count", "per_working_day", "rate"])
-    wi = demo_ws.whatif(overrides=["close_rate=+2pt"])
+    wi = demo_ws.report("whatif", overrides=["close_rate=+2pt"])
     assert_rows(page.tables["whatif"], wi, ["metric", "baseline", "scenario"])
     assert_rows(page.tables["whatif-sensitivity"], wi.extra["sensitivity"][1], ["lever"])
     # the demo's saved goal is paced up to the last day with data
     to = demo_ws.report("stages").params["to"]
-    pace = demo_ws.pace(as_of=to, period="month")
+    pace = demo_ws.report("pace", as_of=to, period="month")
     assert_rows(page.tables["pace"], pace, ["stage", "target", "actual"])
     # without a revenue target: no plan, still pacing and what-if
     empty = parse(client, "/plan")

@@ -141,19 +141,19 @@ def test_health_numbers_are_the_facades(
     assert r.status_code == 200, r.text[:500]
     page = Page()
     page.feed(r.text)
-    breaches = demo_ws.sla(view="breaches", period="quarter", as_of=as_of)
+    breaches = demo_ws.report("sla", view="breaches", period="quarter", as_of=as_of)
     assert len(breaches.frame) > 0, "the demo should have open breaches"
     first_page = breaches.frame.head(50)  # one page of at most 50, in the façade's order
     assert_table(page.tables["sla-breaches"], first_page, breaches.table_columns or [])
     for b in ("owner", "channel"):
-        rates = demo_ws.sla(view="rates", period="quarter", by=b, as_of=as_of)
+        rates = demo_ws.report("sla", view="rates", period="quarter", by=b, as_of=as_of)
         cols = rates.table_columns or list(rates.frame.columns)
         assert_table(page.tables[f"sla-rates-{b}"], rates.frame, cols)
-    decay = demo_ws.decay(as_of=as_of)
+    decay = demo_ws.report("decay", as_of=as_of)
     assert_table(page.tables["decay"], decay.frame, decay.table_columns or list(decay.frame))
     for key, (_title, frame) in decay.extra.items():
         assert_table(page.tables[f"decay-{key}"], frame, list(frame.columns))
-    alerts = demo_ws.alerts(as_of=as_of)
+    alerts = demo_ws.report("alerts", as_of=as_of)
     assert len(alerts.frame) > 0 and set(alerts.frame["status"]) == {"new"}
     # the page shows the first 50 alerts in the report's order (the CSV has them all)
     assert_table(page.tables["alerts"], alerts.frame.head(50), alerts.table_columns or [])
@@ -201,7 +201,7 @@ def test_health_breaches_are_paged_most_late_first(client: TestClient, demo_ws: 
     """At most 50 breaches per page, in the CLI's order (per SLA, the most late first), with
     "showing a–b of N", page links that keep the filters, and the CSV link with all of them."""
     as_of = f"{last_day(demo_ws)} 18:00"
-    breaches = demo_ws.sla(view="breaches", period="quarter", as_of=as_of).frame
+    breaches = demo_ws.report("sla", view="breaches", period="quarter", as_of=as_of).frame
     n = len(breaches)
     assert n > 100, "the demo should have more than two pages of open breaches"
     # the CLI's order, checked in plain pandas: by SLA, then late_by descending, then lead id
@@ -257,7 +257,7 @@ def reference_scores(ws: Workspace) -> tuple[pd.Timestamp, pd.Series]:
 
 def test_score_distribution_matches_a_pandas_reference(demo_ws: Workspace) -> None:
     as_of, scores = reference_scores(demo_ws)
-    rep = demo_ws.score_distribution(bin_width=5)
+    rep = demo_ws.report("score_distribution", bin_width=5)
     assert rep.params["as_of"] == as_of
     assert rep.params["leads"] == len(scores) > 0
     bins = (np.floor(scores / 5) * 5).value_counts().sort_index()
@@ -269,13 +269,13 @@ def test_score_distribution_matches_a_pandas_reference(demo_ws: Workspace) -> No
     assert rep.params["median"] == pytest.approx(float(scores.median()))
     # a lead's score is the one `score explain` shows for the same run
     for lead in list(scores.sort_values().index[[0, len(scores) // 2, -1]]):
-        ex = demo_ws.score_explain(lead)
+        ex = demo_ws.report("score_explain", lead_id=lead)
         assert ex.params["score"] == pytest.approx(float(scores[lead]), abs=1e-6)
 
 
 def test_scoring_page(client: TestClient, demo_ws: Workspace) -> None:
-    dist = demo_ws.score_distribution()
-    bt = demo_ws.score_backtest()
+    dist = demo_ws.report("score_distribution")
+    bt = demo_ws.report("score_backtest")
     page = get(client, "/scoring")
     assert_table(page.tables["score-distribution"], dist.frame, list(dist.frame.columns))
     assert_table(page.tables["score-backtest"], bt.frame, list(bt.frame.columns))
@@ -291,7 +291,7 @@ def test_scoring_page(client: TestClient, demo_ws: Workspace) -> None:
 def test_one_leads_explanation(client: TestClient, demo_ws: Workspace) -> None:
     _, scores = reference_scores(demo_ws)
     lead = str(scores.idxmax())
-    ex = demo_ws.score_explain(lead)
+    ex = demo_ws.report("score_explain", lead_id=lead)
     page = get(client, f"/scoring?lead={lead}")
     assert_table(page.tables["score-explain"], ex.frame, list(ex.frame.columns))
     assert float(page.tables["score-explain"][-1]["total"]) == pytest.approx(scores[lead])
@@ -313,7 +313,7 @@ def test_experiments_page_shows_groups_lift_and_interval(make_project: Any) -> N
         page = get(c, f"/experiments?as_of={AS_OF}")
         html = c.get(f"/experiments?as_of={AS_OF}", headers=HTML).text
     for name in ("nurture", "webinar", "everyone"):
-        rep = ws.experiment_report(name, as_of=AS_OF)
+        rep = ws.report("experiment_report", name=name, as_of=AS_OF)
         assert_table(page.tables[f"experiment-{name}"], rep.frame, list(rep.frame.columns))
     # the hand-worked story (tests/experiments/test_story.py): 4 leads a group, sal 2 vs 3
     sal = next(r for r in page.tables["experiment-nurture"] if r["stage"] == "sal")
@@ -325,11 +325,11 @@ def test_experiments_page_shows_groups_lift_and_interval(make_project: Any) -> N
 # -- Data --------------------------------------------------------------------------------------
 def test_data_page_numbers_are_the_facades(client: TestClient, demo_ws: Workspace) -> None:
     page = get(client, "/data")
-    imports = demo_ws.imports()
+    imports = demo_ws.report("imports")
     assert_table(page.tables["imports"], imports.frame, list(imports.frame.columns))
     totals = imports.extra["quarantine"][1]
     assert_table(page.tables["imports-quarantine"], totals, list(totals.columns))
-    check = demo_ws.check()
+    check = demo_ws.report("check")
     cols = check.table_columns or list(check.frame.columns)
     assert_table(page.tables["check"], check.frame, cols)
     assert "/api/v1/check?format=csv" in page.links
@@ -344,7 +344,7 @@ def test_data_page_shows_quarantined_rows(make_project: Any, tmp_path: Path) -> 
     assert (result.accepted, result.rejected) == (1, 1)
     with TestClient(create_app(ws.project_dir, auth=False, ws=ws)) as c:
         page = get(c, "/data")
-        batch = int(ws.imports().frame["batch_no"].iloc[0])
+        batch = int(ws.report("imports").frame["batch_no"].iloc[0])
         rows = page.tables[f"quarantine-{batch}"]
         assert len(rows) == 1 and rows[0]["_value"] == "not a date"
         assert rows[0]["lead_id"] == "B"
@@ -368,10 +368,10 @@ def test_an_empty_project_gets_notes_not_crashes(make_project: Any) -> None:
         assert "no scoring rules" in texts["/scoring"]
     else:
         assert "no scoring run recorded yet" in texts["/scoring"]
-        rep = ws.score_distribution()
+        rep = ws.report("score_distribution")
         assert rep.frame.empty and rep.params["leads"] == 0
     assert "no quarantined rows" in texts["/data"]
-    rep = ws.executive_report()
+    rep = ws.report("executive")
     assert len(rep.frame) == 7
     html = executive.document(rep, project="empty", currency="EUR")
     assert "no data in this range" in html
@@ -395,7 +395,7 @@ def exec_query(ws: Workspace) -> dict[str, str]:
 def exec_report(demo_ws: Workspace) -> tuple[dict[str, str], Report]:
     """The façade's executive report of six months of the demo (computed once)."""
     q = exec_query(demo_ws)
-    return q, demo_ws.executive_report(start=q["from"], end=q["to"])
+    return q, demo_ws.report("executive", start=q["from"], end=q["to"])
 
 
 def same_rows(got: list[dict[str, Any]], want: list[dict[str, Any]]) -> None:
@@ -586,7 +586,7 @@ def keyed(rep: Report) -> dict[str, dict[str, Any]]:
 
 
 def test_the_maturity_window_is_the_projects_customer_outcome_window() -> None:
-    from leadledger.dashboard_reports import MATURITY_DAYS
+    from leadledger.reports.executive import MATURITY_DAYS
     from leadledger.scoring.model_store import DEFAULTS
 
     assert DEFAULTS["target"] == "customer"
@@ -596,7 +596,7 @@ def test_the_maturity_window_is_the_projects_customer_outcome_window() -> None:
 def test_a_maturing_last_cohort_shows_no_fall(story_ws: Workspace) -> None:
     """as of 15 May with a 30-day maturity: Jan–Mar are mature (their last day + 30 days is
     2 Mar, 30 Mar, 30 Apr), April (30 May) is maturing: its 0 % is no −100 %."""
-    rep = story_ws.executive_report(**RANGE, as_of="2025-05-15", maturity="30d")
+    rep = story_ws.report("executive", **RANGE, as_of="2025-05-15", maturity="30d")
     conv = rep.as_dict()["conversion"]
     assert [(c["period"], c["entered"], c["converted"]) for c in conv] == [
         ("2025-01-01", 4, 2),
@@ -634,7 +634,7 @@ def test_a_maturing_last_cohort_shows_no_fall(story_ws: Workspace) -> None:
 
 def test_once_mature_the_same_cohort_is_a_real_change(story_ws: Workspace) -> None:
     """as of 30 May April's cohort is mature too: its change vs March is 0 ÷ 0.5 − 1 = −100 %."""
-    rep = story_ws.executive_report(**RANGE, as_of="2025-05-30", maturity="30d")
+    rep = story_ws.report("executive", **RANGE, as_of="2025-05-30", maturity="30d")
     assert all(c["mature"] for c in rep.as_dict()["conversion"])
     row = keyed(rep)["lead_to_customer"]
     assert row["change_rel"] == -1.0 and row["maturing"] is False
@@ -643,7 +643,7 @@ def test_once_mature_the_same_cohort_is_a_real_change(story_ws: Workspace) -> No
     card = html.split('data-kpi="lead_to_customer"')[1].split('<div class="kpi"')[0]
     assert '<span class="down">-100.0 %</span>' in card and "maturing" not in card
     # the default window, 180 days: as of 15 May no cohort of January–April is mature yet
-    rep = story_ws.executive_report(**RANGE, as_of="2025-05-15")
+    rep = story_ws.report("executive", **RANGE, as_of="2025-05-15")
     assert rep.params["maturity_days"] == 180
     assert rep.as_dict()["conversion"][0]["matures_on"] == "2025-07-30"  # 31 Jan + 180 days
     assert not any(c["mature"] for c in rep.as_dict()["conversion"])
@@ -651,7 +651,7 @@ def test_once_mature_the_same_cohort_is_a_real_change(story_ws: Workspace) -> No
 
 
 def test_a_cohort_cut_by_the_range_matures_from_the_ranges_last_day() -> None:
-    from leadledger.dashboard_reports import cohort_maturity
+    from leadledger.reports.executive import cohort_maturity
 
     cohorts = pd.DataFrame({"period": [dt.date(2025, 1, 1), dt.date(2025, 4, 1)]})
     got = cohort_maturity(

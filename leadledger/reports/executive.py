@@ -1,27 +1,33 @@
-"""A read-only report the dashboard needs beside the CLI's: the executive summary (seed 000's
-six keys plus ROI).
+"""The executive report (``leadledger export report``, the dashboard's Executive page and
+``GET /api/v1/executive``): seed 000's six keys plus the ROI over one range.
 
-It only reads: it is assembled from the very reports the CLI prints (``report stages``,
-``conversion``, ``sourced``, ``roi``, ``pace``) run with the same range, so its numbers are
-theirs. (The score distribution moved to ``leadledger.reports.scoring``.)
+It only reads, and it is assembled from the very reports the CLI prints (``report stages``,
+``conversion``, ``sourced``, ``roi``, ``pace``), run through the registry with the same range,
+so its numbers are theirs.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
-from typing import TYPE_CHECKING, Any
+from typing import Annotated, Any
 
 import numpy as np
 import pandas as pd
+from pydantic import BeforeValidator, Field
 
 from leadledger.errors import GoalNotFound, InvalidArgument
-from leadledger.report import Report
-from leadledger.reports.legacy import check_period, parse_window, resolve_range
+from leadledger.reports.common import resolve_range
+from leadledger.reports.context import Ctx
+from leadledger.reports.funnel import ConversionParams, SourcedParams, StagesParams
+from leadledger.reports.money import RoiParams
+from leadledger.reports.params import AsOf, Duration, From, Params, Period, Surface, To, duration
+from leadledger.reports.planning import PaceParams
+from leadledger.reports.registry import Resolved, report, run
+from leadledger.reports.result import Report
 from leadledger.workdays import next_period_start, period_start
 
-if TYPE_CHECKING:
-    from leadledger.service import Workspace
+__all__ = ["ExecutiveParams", "cohort_maturity"]
 
 # -- executive summary -------------------------------------------------------------------------
 KEY_COLUMNS = [
@@ -103,38 +109,60 @@ def cohort_maturity(
     return out
 
 
-def executive_report(
-    ws: Workspace,
-    *,
-    start: Any = None,
-    end: Any = None,
-    period: str = "month",
-    as_of: Any = None,
-    maturity: Any = None,
-) -> Report:
-    """Seed 000's six keys (lead goal, traffic, leads per working day, customers from marketing,
-    MQLs by persona, lead-to-customer conversion) and the ROI, over one range: each from the
-    report the CLI prints for it, with the same range and period. ``as_of`` is the conversion
-    report's (default now); a lead → customer cohort younger than ``maturity`` (a duration,
-    default MATURITY_DAYS) is *maturing*: flagged, and its change is not shown."""
-    check_period(period)
-    maturity_days = parse_window(maturity, "maturity")
-    if maturity_days is None:
-        maturity_days = MATURITY_DAYS
-    if maturity_days < 0:
-        raise InvalidArgument(f"--maturity '{maturity}' must not be negative", hint="e.g. 180d")
-    s, e, notes = resolve_range(ws, start, end, period)
-    keys = ws.cfg.stage_keys
+class ExecutiveParams(Params):
+    """``leadledger export report`` and ``GET /api/v1/executive``."""
+
+    # (the API has always documented these two as plain text, without format: date)
+    start: Annotated[From, Surface(query=(("json_schema_extra", {}),))] = None
+    end: Annotated[To, Surface(query=(("json_schema_extra", {}),))] = None
+    period: Period = "month"
+    #: The conversion report's as-of (default now); Python only.
+    as_of: Annotated[AsOf, Surface(cli=False, api=False)] = None
+    #: A lead → customer cohort younger than this is *maturing* (default MATURITY_DAYS);
+    #: Python only.
+    maturity: Annotated[
+        Duration | None,
+        BeforeValidator(duration(examples="180d", positive=None)),
+        Surface(cli=False, api=False, raw=str | None),
+        Field(description="Cohorts younger than this are maturing, e.g. 180d."),
+    ] = None
+
+    def resolve(self, ctx: Ctx) -> Resolved[ExecutiveParams]:
+        if self.maturity is not None and self.maturity.n < 0:
+            raise InvalidArgument(
+                f"--maturity '{self.maturity}' must not be negative", hint="e.g. 180d"
+            )
+        s, e, notes = resolve_range(ctx, self.start, self.end, self.period)
+        return Resolved(self.model_copy(update={"start": s, "end": e}), tuple(notes))
+
+
+@report(
+    "executive",
+    params=ExecutiveParams,
+    columns=tuple(KEY_COLUMNS),
+    tables=("goal", "traffic", "per_working_day", "sourced", "personas", "conversion", "roi"),
+    api="/executive",
+    api_errors=False,
+)
+def executive_report(ctx: Ctx, p: ExecutiveParams) -> Report:
+    """Seed 000's six keys and the ROI (`leadledger export report --format json`); companion
+    tables traffic, per_working_day, sourced, personas, conversion, roi (and goal)."""
+
+    assert p.start is not None and p.end is not None
+    s, e, period = p.start, p.end, p.period
+    maturity_days = p.maturity.days if p.maturity is not None else MATURITY_DAYS
+    notes: list[str] = []
+    keys = ctx.cfg.stage_keys
     first, last = keys[0], keys[-1]
     mql = "mql" if "mql" in keys else keys[min(1, len(keys) - 1)]
-    common = {"start": s, "end": e, "period": period}
+    common: dict[str, Any] = {"start": s, "end": e, "period": period}
     rows: list[dict[str, Any]] = []
     extra: dict[str, tuple[str, pd.DataFrame]] = {}
 
     # 1. lead goal: the pace of the goal covering the range's last day
     goal_note = None
     try:
-        pace = ws.pace(as_of=e, period=period)
+        pace = run(ctx, PaceParams(as_of=e, period=period))
         pf = pace.frame
         pick = pf[pf["stage"] == mql] if (pf["stage"] == mql).any() else pf.head(1)
         r = pick.iloc[0]
@@ -161,7 +189,7 @@ def executive_report(
         goal_note = f"lead goal: {exc.message} (save one with 'leadledger plan … --save NAME')"
 
     # 2. traffic per period (visitor → lead)
-    traffic = ws.report("conversion", from_stage="visitor", to_stage=first, **common)
+    traffic = run(ctx, ConversionParams(from_stage="visitor", to_stage=first, **common))
     tf = traffic.frame
     tcols = [c for c in ("period", "visits", "leads", "entered", "converted", "rate") if c in tf]
     visits_col = "entered" if "entered" in tf.columns else "visits"
@@ -172,7 +200,7 @@ def executive_report(
     extra["traffic"] = (f"Traffic per {period} (report conversion --from-stage visitor)", tf)
 
     # 3. leads per working day (report stages)
-    stages = ws.report("stages", **common)
+    stages = run(ctx, StagesParams(**common))
     sf = stages.frame
     lead_rows = sf[sf["stage"] == first]
     p, lat, prev = _last_two(lead_rows, "per_working_day")
@@ -189,7 +217,7 @@ def executive_report(
     )
 
     # 4. customers from marketing (report sourced)
-    sourced = ws.report("sourced", **common)
+    sourced = run(ctx, SourcedParams(**common))
     mf = sourced.frame
     p, lat, prev = _last_two(mf, "marketing_sourced")
     rows.append(
@@ -219,9 +247,9 @@ def executive_report(
     )
 
     # 5. MQLs by persona (report stages --by persona)
-    attr = "persona" if "persona" in ws.cfg.attributes else None
+    attr = "persona" if "persona" in ctx.cfg.attributes else None
     if attr:
-        by = ws.report("stages", by=attr, **common).frame
+        by = run(ctx, StagesParams(by=attr, **common)).frame
         by = by[by["stage"] == mql]
         per = (
             by.groupby(attr, dropna=False)["entered"]
@@ -242,8 +270,8 @@ def executive_report(
         notes.append("MQLs by persona: the project has no 'persona' attribute (attributes:)")
 
     # 6. lead-to-customer conversion (report conversion)
-    conv = ws.report("conversion", from_stage=first, to_stage=last, as_of=as_of, **common)
-    as_of_day = pd.Timestamp(conv.params["as_of"]).tz_convert(ws.cfg.timezone).date()
+    conv = run(ctx, ConversionParams(from_stage=first, to_stage=last, as_of=p.as_of, **common))
+    as_of_day = pd.Timestamp(conv.params["as_of"]).tz_convert(ctx.cfg.timezone).date()
     cf = cohort_maturity(
         conv.frame.sort_values("period").reset_index(drop=True),
         period=period,
@@ -276,7 +304,7 @@ def executive_report(
     )
 
     # ROI (report roi, over the whole range)
-    roi = ws.report("roi", start=s, end=e)
+    roi = run(ctx, RoiParams(start=s, end=e))
     rf = roi.frame
     spend = float(rf["spend"].sum())
     revenue = float(rf["attributed_revenue"].sum())
