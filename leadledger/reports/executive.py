@@ -149,7 +149,7 @@ def executive_report(ctx: Ctx, p: ExecutiveParams) -> Report:
     tables traffic, per_working_day, sourced, personas, conversion, roi (and goal)."""
 
     assert p.start is not None and p.end is not None
-    s, e, period = p.start, p.end, p.period
+    s, e, period, as_of = p.start, p.end, p.period, p.as_of
     maturity_days = p.maturity.days if p.maturity is not None else MATURITY_DAYS
     notes: list[str] = []
     keys = ctx.cfg.stage_keys
@@ -270,7 +270,7 @@ def executive_report(ctx: Ctx, p: ExecutiveParams) -> Report:
         notes.append("MQLs by persona: the project has no 'persona' attribute (attributes:)")
 
     # 6. lead-to-customer conversion (report conversion)
-    conv = run(ctx, ConversionParams(from_stage=first, to_stage=last, as_of=p.as_of, **common))
+    conv = run(ctx, ConversionParams(from_stage=first, to_stage=last, as_of=as_of, **common))
     as_of_day = pd.Timestamp(conv.params["as_of"]).tz_convert(ctx.cfg.timezone).date()
     cf = cohort_maturity(
         conv.frame.sort_values("period").reset_index(drop=True),

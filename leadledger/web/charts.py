@@ -405,15 +405,22 @@ def executive_columns(
         return None
     data = _labelled(frame, period)
     order = list(dict.fromkeys(data["label"]))
-    long = data.melt(
-        id_vars=["label"], value_vars=[c for c, _ in series], var_name="series", value_name="value"
+    long = (
+        data[["label", *[c for c, _ in series]]]
+        .rename(columns={"label": "period"})
+        .melt(
+            id_vars=["period"],
+            value_vars=[c for c, _ in series],
+            var_name="series",
+            value_name="value",
+        )
     )
     long["series"] = long["series"].map(dict(series))
     long = long[long["value"].notna()]
     fmt = ".1%" if percent else ",.2f"
-    x = {"field": "label", "type": "ordinal", "sort": order, "title": None,
+    x = {"field": "period", "type": "ordinal", "sort": order, "title": None,
          "axis": {"labelAngle": 0, "labelOverlap": True}}  # fmt: skip
-    y: dict[str, Any] = {"field": "value", "type": "quantitative", "title": None}
+    y: dict[str, Any] = {"field": "value", "type": "quantitative", "title": None, "format": fmt}
     if percent:
         y["axis"] = {"format": "%"}
     if stacked:
@@ -422,9 +429,9 @@ def executive_columns(
         "x": x,
         "y": y,
         "tooltip": [
-            {"field": "label", "title": "period"},
-            {"field": "series", "title": "series"},
-            {"field": "value", "format": fmt, "title": "value"},
+            {"field": "period"},
+            {"field": "series"},
+            {"field": "value", "format": fmt},
         ],
     }
     if len(series) > 1:

@@ -170,7 +170,7 @@ def history(engine: str, make_project: Any) -> Any:
 
 
 def test_decay_curve_value_lost_and_at_risk_by_hand(history: Any) -> None:
-    rep = history.decay(start="2025-06-01", end="2025-06-30", as_of=AS_OF)
+    rep = history.report("decay", start="2025-06-01", end="2025-06-30", as_of=AS_OF)
     data = rep.as_dict()
     (row,) = data["rows"]
     # 14 SQLs in the 365-day window, 4 customers (A1, A2, B1, D1); value per SQL 1400 × 4/14
@@ -215,7 +215,7 @@ def test_decay_curve_value_lost_and_at_risk_by_hand(history: Any) -> None:
 
 
 def test_value_lost_in_may(history: Any) -> None:
-    rep = history.decay(start="2025-05-01", end="2025-05-31", as_of=AS_OF)
+    rep = history.report("decay", start="2025-05-01", end="2025-05-31", as_of=AS_OF)
     (row,) = rep.as_dict()["rows"]
     # C1, C2 (remaining 0) and D1 (past its limit) lost their value; E1 left after 2 hours
     assert (row["sqls"], row["neglected"]) == (10, 3)

@@ -160,7 +160,7 @@ def test_scenario_file_and_cli(story: Workspace, tmp_path: Path, capsys) -> None
     bad = tmp_path / "bad.yaml"
     bad.write_text("close_rate: 1\n", encoding="utf-8")
     with pytest.raises(InvalidArgument, match="set:"):
-        Workspace(Path(folder)).whatif(scenario=bad)
+        Workspace(Path(folder)).report("whatif", scenario=bad)
 
 
 def test_leads_without_a_channel_stay_in_the_baseline(make_project: Any, tmp_path: Path) -> None:

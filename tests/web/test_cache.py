@@ -106,9 +106,15 @@ def test_copies_are_handed_out_errors_kept_entries_expire(demo_ws: Workspace):
     assert b.as_dict() == demo_ws.report("stages", period="month").as_dict()
     assert (cache.stats.hits, cache.stats.misses) == (1, 1)
 
+    # an error of the parameters (an unknown lead, found while resolving them) computes
+    # nothing and is raised every time; an error of the computation is kept like a result
     for _ in range(2):
         with pytest.raises(LeadNotFound):
             view.report("score_explain", lead_id="no-such-lead")
+    assert cache.stats.misses == 1
+    for _ in range(2):
+        with pytest.raises(LeadNotFound, match="did not exist yet"):
+            view.report("score_explain", lead_id="L0000001", as_of="2001-01-01")
     assert cache.stats.misses == 2  # the error was computed once
 
     clock = FakeClock()
