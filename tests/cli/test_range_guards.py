@@ -16,14 +16,15 @@ from typer.testing import CliRunner
 
 from leadledger.cli.main import app, main
 from leadledger.errors import InvalidArgument
-from leadledger.reports.legacy import (
+from leadledger.reports.attribution import AttributionParams
+from leadledger.reports.data import CheckParams, ImportsParams
+from leadledger.reports.funnel import ConversionParams
+from leadledger.reports.params import (
     FIRST_YEAR,
     LARGEST_LIMIT,
     LAST_YEAR,
     LONGEST_WINDOW_DAYS,
-    parse_date,
-    parse_limit,
-    parse_window,
+    parse_day,
 )
 from leadledger.reports.planning import WhatifParams
 from leadledger.service import Workspace, init_project
@@ -177,27 +178,31 @@ def test_the_facade_accepts_the_bounds(project: Any) -> None:
 
 # -- the parsers, unit by unit ---------------------------------------------------------------------
 def test_parse_date_bounds() -> None:
-    assert parse_date(f"{FIRST_YEAR}-01-01", "from") == dt.date(FIRST_YEAR, 1, 1)
-    assert parse_date(f"{LAST_YEAR}-12-31", "to") == dt.date(LAST_YEAR, 12, 31)
-    assert parse_date(dt.datetime(2025, 3, 2, 23, 30), "to") == dt.date(2025, 3, 2)
-    assert parse_date(None, "to") is None
+    assert parse_day(f"{FIRST_YEAR}-01-01", "--from") == dt.date(FIRST_YEAR, 1, 1)
+    assert parse_day(f"{LAST_YEAR}-12-31", "--to") == dt.date(LAST_YEAR, 12, 31)
+    assert parse_day(dt.datetime(2025, 3, 2, 23, 30), "--to") == dt.date(2025, 3, 2)
+    assert parse_day(None, "--to") is None
     for bad in ("1899-12-31", "2101-01-01", dt.date(1, 1, 1)):
         with pytest.raises(InvalidArgument, match="outside the supported years"):
-            parse_date(bad, "from")  # type: ignore[arg-type]
-    with pytest.raises(InvalidArgument, match="is not a date"):
-        parse_date("2025-13-01", "from")
+            parse_day(bad, "--from")
+    with pytest.raises(InvalidArgument, match="--from '2025-13-01' is not a date"):
+        ConversionParams(start="2025-13-01")
 
 
 def test_parse_window_bounds() -> None:
-    assert parse_window("36525d") == LONGEST_WINDOW_DAYS == 36_525
-    assert parse_window("5217w") == 5217 * 7
-    assert parse_window("876600h") == pytest.approx(36_525)  # a century in hours
-    assert parse_window(None) is None
+    def days(text: object) -> float | None:
+        window = ConversionParams(window=text).window
+        return None if window is None else window.days
+
+    assert days("36525d") == LONGEST_WINDOW_DAYS == 36_525
+    assert days("5217w") == 5217 * 7
+    assert days("876600h") == pytest.approx(36_525)  # a century in hours
+    assert days(None) is None
     for bad in ("36526d", "5218w", "876601h", 36_525.5, float("nan")):
         with pytest.raises(InvalidArgument):
-            parse_window(bad)
+            days(bad)
     with pytest.raises(InvalidArgument, match="--lookback '40000d'"):
-        parse_window("40000d", "lookback")
+        AttributionParams(lookback="40000d")
 
 
 def test_parse_history_bounds() -> None:
@@ -217,16 +222,16 @@ def test_parse_history_bounds() -> None:
 def test_parse_limit_bounds() -> None:
     import numpy as np
 
-    assert parse_limit(0) == 0
-    assert parse_limit("20") == 20
-    assert parse_limit(np.int64(7)) == 7
-    assert parse_limit(LARGEST_LIMIT) == LARGEST_LIMIT == 1_000_000
-    assert parse_limit(1, minimum=1) == 1
+    assert CheckParams(limit=0).limit == 0
+    assert CheckParams(limit="20").limit == 20
+    assert CheckParams(limit=np.int64(7)).limit == 7
+    assert CheckParams(limit=LARGEST_LIMIT).limit == LARGEST_LIMIT == 1_000_000
+    assert ImportsParams(limit=1).limit == 1
     for bad in (-1, LARGEST_LIMIT + 1, 2**63, 2.0, "2.5", "lots", None, True):
         with pytest.raises(InvalidArgument):
-            parse_limit(bad)
+            CheckParams(limit=bad)
     with pytest.raises(InvalidArgument):
-        parse_limit(0, minimum=1)
+        ImportsParams(limit=0)
 
 
 def test_the_option_is_named_and_the_reason_kept_everywhere(tmp_path):

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from leadledger.cli.main import main
-from leadledger.reports.legacy import last_activity_date
+from leadledger.reports.common import last_activity_date
 from leadledger.scoring import predictive
 from leadledger.scoring.evaluation import evaluate_frame
 from leadledger.service import Workspace, init_project
@@ -56,10 +56,10 @@ def test_an_as_of_in_the_future_is_refused(capsys: pytest.CaptureFixture[str], p
 
 def test_scoring_events_do_not_move_the_end_of_the_data(project: Path) -> None:
     with Workspace(project) as ws:
-        before = last_activity_date(ws)
+        before = last_activity_date(ws.ctx)
         rep = ws.report("score")  # as of now: its MQL events are dated today
         assert rep.params["new_mqls"] >= 1
-        assert last_activity_date(ws) == before
+        assert last_activity_date(ws.ctx) == before
         assert before is not None and before < pd.Timestamp.now(tz="UTC").date()
 
 
