@@ -193,8 +193,8 @@ def executive_report(ctx: Ctx, p: ExecutiveParams) -> Report:
     tf = traffic.frame
     tcols = [c for c in ("period", "visits", "leads", "entered", "converted", "rate") if c in tf]
     visits_col = "entered" if "entered" in tf.columns else "visits"
-    p, lat, prev = _last_two(tf, visits_col)
-    rows.append(_row("traffic", "visits", p, lat, prev, float(tf[visits_col].sum())))
+    last_p, lat, prev = _last_two(tf, visits_col)
+    rows.append(_row("traffic", "visits", last_p, lat, prev, float(tf[visits_col].sum())))
     rows[-1]["label"] = f"Traffic per {period}"
     tf = tf[tcols].rename(columns={"entered": "visits", "converted": "leads", "rate": "lead_rate"})
     extra["traffic"] = (f"Traffic per {period} (report conversion --from-stage visitor)", tf)
@@ -203,11 +203,11 @@ def executive_report(ctx: Ctx, p: ExecutiveParams) -> Report:
     stages = run(ctx, StagesParams(**common))
     sf = stages.frame
     lead_rows = sf[sf["stage"] == first]
-    p, lat, prev = _last_two(lead_rows, "per_working_day")
+    last_p, lat, prev = _last_two(lead_rows, "per_working_day")
     total = _ratio(
         float(lead_rows["entered"].sum()), float(lead_rows["working_days_elapsed"].sum())
     )
-    rows.append(_row("leads_per_working_day", "per working day", p, lat, prev, total))
+    rows.append(_row("leads_per_working_day", "per working day", last_p, lat, prev, total))
     shown = [k for k in keys if k in (first, mql, "sql")]
     extra["per_working_day"] = (
         "Entered per working day (report stages)",
@@ -219,12 +219,12 @@ def executive_report(ctx: Ctx, p: ExecutiveParams) -> Report:
     # 4. customers from marketing (report sourced)
     sourced = run(ctx, SourcedParams(**common))
     mf = sourced.frame
-    p, lat, prev = _last_two(mf, "marketing_sourced")
+    last_p, lat, prev = _last_two(mf, "marketing_sourced")
     rows.append(
         _row(
             "marketing_customers",
             "customers",
-            p,
+            last_p,
             lat,
             prev,
             float(mf["marketing_sourced"].sum()) if len(mf) else 0.0,
@@ -262,8 +262,8 @@ def executive_report(ctx: Ctx, p: ExecutiveParams) -> Report:
         per[attr] = per[attr].astype(object).where(per[attr].notna(), "(none)")
         per["share"] = per["mqls"] / per["mqls"].sum() if per["mqls"].sum() else np.nan
         lat_p = by.groupby("period")["entered"].sum().reset_index()
-        p, lat, prev = _last_two(lat_p, "entered")
-        rows.append(_row("mqls_by_persona", "MQLs", p, lat, prev, float(per["mqls"].sum())))
+        last_p, lat, prev = _last_two(lat_p, "entered")
+        rows.append(_row("mqls_by_persona", "MQLs", last_p, lat, prev, float(per["mqls"].sum())))
         extra["personas"] = (f"{mql.upper()}s by persona (report stages --by persona)", per)
     else:
         rows.append(_row("mqls_by_persona", "MQLs", None, float("nan"), float("nan"), np.nan))
@@ -279,9 +279,9 @@ def executive_report(ctx: Ctx, p: ExecutiveParams) -> Report:
         as_of_day=as_of_day,
         days=maturity_days,
     )
-    p, lat, prev = _last_two(cf, "rate")
+    last_p, lat, prev = _last_two(cf, "rate")
     total = _ratio(float(cf["converted"].sum()), float(cf["entered"].sum())) if len(cf) else np.nan
-    row = _row("lead_to_customer", "rate", p, lat, prev, total)
+    row = _row("lead_to_customer", "rate", last_p, lat, prev, total)
     young = [str(pd.Timestamp(v).date()) for v in cf.loc[~cf["mature"], "period"]]
     if len(cf) and not bool(cf["mature"].iloc[-1]):
         # its leads are still converting: a lower rate than the cohort before is no fall

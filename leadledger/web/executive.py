@@ -151,7 +151,8 @@ def blocks(report: Report, *, currency: str = "") -> dict[str, Any]:
 
 def body(report: Report, *, currency: str = "", project_dir: Path | None = None) -> str:
     """The report's HTML fragment: KPI cards, six static SVG charts and the notes (no script)."""
-    macro = environment(project_dir).get_template("_executive.html").module.executive_body
+    module = environment(project_dir).get_template("_executive.html").module
+    macro = getattr(module, "executive_body")  # noqa: B009 - a Jinja macro, not typed
     return str(macro(blocks(report, currency=currency)))
 
 

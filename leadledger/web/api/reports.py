@@ -94,7 +94,9 @@ def _route(spec: ReportSpec[Any]) -> None:
     endpoint.__name__ = f"report_{spec.name}"
     cmd = " ".join(spec.cli) if spec.cli else spec.name.replace("_", " ")
     doc = f"{spec.summary} (`leadledger {cmd}`)." if spec.cli else spec.summary
-    responses = REPORT_RESPONSES if spec.api_errors else {200: REPORT_RESPONSES[200]}
+    responses: dict[int | str, dict[str, Any]] = (
+        REPORT_RESPONSES if spec.api_errors else {200: REPORT_RESPONSES[200]}
+    )
     fn = with_signature(endpoint, [common[0], *params, *common[1:]], doc)
     router.get(spec.api or "", responses=responses, summary=cmd, name=spec.name)(fn)
 
