@@ -16,6 +16,7 @@ import pandas as pd
 import typer
 
 from leadledger.cli import factory
+from leadledger.cli.app import app
 from leadledger.cli.common import (
     GROUPS,
     REGISTERED,
@@ -25,7 +26,6 @@ from leadledger.cli.common import (
     register_report,
     report_command,
 )
-from leadledger.cli.main import app
 from leadledger.cli.output import print_report
 from leadledger.reports.registry import get
 from leadledger.reports.result import Report, plain

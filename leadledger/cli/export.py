@@ -1,5 +1,5 @@
 """CLI command group ``export``: ``export report`` writes the executive report (seed 000's six
-keys and the ROI) as one self-contained HTML file or a PDF (registered by leadledger.cli.main)."""
+keys and the ROI) as one self-contained HTML file or a PDF (registered on leadledger.cli.app)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ from typing import Annotated
 
 import typer
 
-from leadledger.cli.main import FromOpt, PeriodOpt, ProjectOpt, ToOpt, _workspace, app, busy, out
+from leadledger.cli.app import FromOpt, PeriodOpt, ToOpt, app
+from leadledger.cli.common import ProjectOpt, busy, out
+from leadledger.cli.common import workspace as _workspace
 from leadledger.errors import InvalidArgument
 
 export_app = typer.Typer(

@@ -11,70 +11,20 @@ import typer
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from leadledger import __version__
-from leadledger.cli.output import print_report
-from leadledger.errors import LeadledgerError, RejectedRows
-
-app = typer.Typer(
-    name="leadledger",
-    help="Qualify leads, follow every lead through the funnel, and prove the return on "
-    "marketing spend.\n\nExample: leadledger demo",
-    no_args_is_help=True,
-    rich_markup_mode="rich",
-    add_completion=False,
-    pretty_exceptions_enable=False,
+from leadledger.cli.app import (
+    app,
 )
-report_app = typer.Typer(
-    help="Funnel reports.\n\nExample: leadledger report stages --period month --by channel",
-    no_args_is_help=True,
-)
-app.add_typer(report_app, name="report")
-
-from leadledger.cli.common import (  # noqa: E402  (shared by every command module)
-    GROUPS,
+from leadledger.cli.common import (
     FormatOpt,
     ProjectOpt,
     busy,
     err,
     out,
 )
-from leadledger.cli.common import check_format as _check_format  # noqa: E402
-from leadledger.cli.common import workspace as _workspace  # noqa: E402
-
-GROUPS.update({"": app, "report": report_app})
-
-FromOpt = Annotated[
-    str | None,
-    typer.Option("--from", help="First day (YYYY-MM-DD), project time zone.", show_default=False),
-]
-ToOpt = Annotated[
-    str | None, typer.Option("--to", help="Last day (YYYY-MM-DD), inclusive.", show_default=False)
-]
-PeriodOpt = Annotated[str, typer.Option("--period", help="day, week, month, quarter or year.")]
-ByOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--by",
-        help="Break down by FIELD[,FIELD]: any lead "
-        "attribute, channel, campaign, first_touch_channel.",
-        show_default=False,
-    ),
-]
-
-
-def _version(value: bool) -> None:
-    if value:
-        out.print(f"leadledger {__version__}")
-        raise typer.Exit()
-
-
-@app.callback()
-def _main(
-    version: Annotated[
-        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
-    ] = False,
-) -> None:
-    """leadledger: your lead funnel, on your own data and engine."""
+from leadledger.cli.common import check_format as _check_format
+from leadledger.cli.common import workspace as _workspace
+from leadledger.cli.output import print_report
+from leadledger.errors import LeadledgerError, RejectedRows
 
 
 # -- project -----------------------------------------------------------------------------------
@@ -145,7 +95,7 @@ def _scoring_data_warnings(folder: Path, cfg: Any) -> list[Any]:
     except LeadledgerError:
         return []
     with ws:
-        if "leads" not in ws.store.con.list_tables():
+        if not ws.store.has_table("leads"):
             return []
         leads = int(ws.store.execute(ws.store.table("leads").count()))
         if not leads:

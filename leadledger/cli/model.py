@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import typer
 
+from leadledger.cli.app import app
 from leadledger.cli.common import GROUPS
-from leadledger.cli.main import app
 
 model_app = typer.Typer(
     help="Predictive lead score: a calibrated gradient-boosted model learned from the project's "

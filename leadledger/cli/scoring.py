@@ -15,6 +15,7 @@ from typing import Annotated, Any
 import typer
 
 from leadledger.cli import factory
+from leadledger.cli.app import app
 from leadledger.cli.common import (
     GROUPS,
     REGISTERED,
@@ -22,7 +23,6 @@ from leadledger.cli.common import (
     ProjectOpt,
     report_command,
 )
-from leadledger.cli.main import app
 from leadledger.cli.output import print_report
 from leadledger.reports.registry import get
 from leadledger.reports.result import Report

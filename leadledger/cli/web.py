@@ -7,7 +7,10 @@ from typing import Annotated, Any
 
 import typer
 
-from leadledger.cli.main import FormatOpt, ProjectOpt, _check_format, _workspace, app, out
+from leadledger.cli.app import app
+from leadledger.cli.common import FormatOpt, ProjectOpt, out
+from leadledger.cli.common import check_format as _check_format
+from leadledger.cli.common import workspace as _workspace
 from leadledger.cli.output import print_report
 from leadledger.report import Report
 

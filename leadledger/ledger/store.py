@@ -228,6 +228,10 @@ class Store:
     def table(self, name: str) -> ibis.Table:
         return self.con.table(name)
 
+    def has_table(self, name: str) -> bool:
+        """The ledger holds a table ``name`` (a store opened with ``create=False`` may not)."""
+        return name in self.con.list_tables()
+
     def tables(self) -> dict[str, ibis.Table]:
         names = [k.table for k in self.kinds.values()]
         return {n: self.con.table(n) for n in names}
