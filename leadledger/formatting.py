@@ -97,6 +97,37 @@ def signed_percent(ratio: Any) -> str:
     return f"{float(ratio) * 100:+.1f} %"
 
 
+def points(diff: Any) -> str:
+    """A difference of two rates in percentage points, signed ("+1.25 pp"); – when missing."""
+    if missing(diff):
+        return "–"
+    return f"{float(diff) * 100:+.2f} pp"
+
+
+def p_value(value: Any) -> str:
+    """A p-value with four decimals, "< 0.0001" below; – when missing."""
+    if missing(value):
+        return "–"
+    v = float(value)
+    return "< 0.0001" if v < 0.0001 else f"{v:.4f}"
+
+
+def number(x: float) -> str:
+    """A number as short as it is exact to two decimals: 40, 12.5, 0.33 (scores, points)."""
+    return f"{x:.0f}" if float(x).is_integer() else f"{x:.2f}".rstrip("0").rstrip(".")
+
+
+def signed_number(x: float) -> str:
+    """:func:`number` with its sign, a true minus for negatives: +10, −5."""
+    return ("+" if x >= 0 else "−") + number(abs(x))
+
+
+def quantity(value: float, unit: str) -> str:
+    """A number with its unit for messages, singular for one: "4.5 business hours", "1 day"."""
+    text = unit.replace("_", " ")
+    return f"{value:,.1f}".removesuffix(".0") + " " + (text[:-1] if value == 1 else text)
+
+
 # -- periods -------------------------------------------------------------------------------------
 def period_label(start: Any, period: str, *, short: bool = False) -> str:
     """A period by its first day: 'Oct 2026', 'Q4 2026', '2026', 'week of 2026-10-26' or the day;

@@ -27,8 +27,9 @@ from leadledger.cli.common import (
     report_command,
 )
 from leadledger.cli.output import print_report
+from leadledger.formatting import p_value, points, signed_percent
 from leadledger.reports.registry import get
-from leadledger.reports.result import Report, plain
+from leadledger.reports.result import Report
 
 experiment_app = typer.Typer(
     help="Test vs control experiments: holdout assignment, lift per stage with its "
@@ -42,37 +43,19 @@ GROUPS["experiment"] = experiment_app
 TABLE_ROWS = 50
 
 
-def _pp(value: object) -> str:
-    """A difference of rates in percentage points, signed."""
-    v = plain(value)
-    return "–" if v is None else f"{v * 100:+.2f} pp"
-
-
-def _pct(value: object) -> str:
-    v = plain(value)
-    return "–" if v is None else f"{v * 100:+.1f} %"
-
-
-def _p(value: object) -> str:
-    v = plain(value)
-    if v is None:
-        return "–"
-    return "< 0.0001" if v < 0.0001 else f"{v:.4f}"
-
-
 def for_terminal(report: Report) -> Report:
     """Lifts in percentage points / percent and p-values with 4 decimals for the terminal table
     (the generic display would round a lift of 0.012 to 0.01); JSON and CSV stay full
     precision."""
     frame = report.frame.copy()
     formats = {
-        "lift_abs": _pp,
-        "ci_low": _pp,
-        "ci_high": _pp,
-        "lift_rel": _pct,
-        "lift_rel_ci_low": _pct,
-        "lift_rel_ci_high": _pct,
-        "p_value": _p,
+        "lift_abs": points,
+        "ci_low": points,
+        "ci_high": points,
+        "lift_rel": signed_percent,
+        "lift_rel_ci_low": signed_percent,
+        "lift_rel_ci_high": signed_percent,
+        "p_value": p_value,
     }
     for col, fn in formats.items():
         if col in frame.columns:

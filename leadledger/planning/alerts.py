@@ -45,6 +45,7 @@ from leadledger import __version__
 from leadledger.config.goals import find_goal
 from leadledger.config.models import ProjectConfig
 from leadledger.errors import WebhookFailed
+from leadledger.formatting import quantity
 from leadledger.ledger.derived import Tables
 from leadledger.planning.pace import check_day_in_goal, goal_pace
 from leadledger.planning.sla import all_clocks, due_at
@@ -125,17 +126,11 @@ def sla_alerts(
                 "late_by": float(rec["late_by"]),
                 "unit": s.unit,
                 "message": f"SLA {s.name}: lead {rec['lead_id']} (owner {rec['owner'] or '–'}) "
-                f"is {_amount(float(rec['late_by']), s.unit)} late (limit "
-                f"{_amount(s.within, s.unit)} from entering {s.start})",
+                f"is {quantity(float(rec['late_by']), s.unit)} late (limit "
+                f"{quantity(s.within, s.unit)} from entering {s.start})",
             }
         )
     return out
-
-
-def _amount(value: float, unit: str) -> str:
-    """``4.5 business hours``, ``1 day``: a number with its unit, for messages."""
-    text = unit.replace("_", " ")
-    return f"{value:,.1f}".removesuffix(".0") + " " + (text[:-1] if value == 1 else text)
 
 
 def pacing_alerts(

@@ -25,6 +25,7 @@ from leadledger.errors import (
     NotEnoughHistory,
     ScoringNotConfigured,
 )
+from leadledger.formatting import number, signed_number
 from leadledger.ledger.derived import current_leads
 from leadledger.ledger.imports import batch
 from leadledger.ledger.imports.validate import stable_ids
@@ -108,14 +109,6 @@ def _scoring(ctx: Ctx) -> Scoring:
             "'leadledger validate'",
         )
     return scoring
-
-
-def _fmt(x: float) -> str:
-    return f"{x:.0f}" if float(x).is_integer() else f"{x:.2f}".rstrip("0").rstrip(".")
-
-
-def _signed(x: float) -> str:
-    return ("+" if x >= 0 else "−") + _fmt(abs(x))
 
 
 # -- parameters shared by the commands ----------------------------------------------------------
@@ -204,14 +197,14 @@ def _reasons(ledger: pd.DataFrame, top: int) -> dict[str, str]:
     f = ledger[ledger["rule"] != rules.GROUP_CAP]
     f = f[f["points"] > 0].sort_values(["lead_id", "points", "rule"], ascending=[True, False, True])
     f = f.groupby("lead_id").head(top)
-    text = f["rule"] + " " + f["points"].map(_signed)
+    text = f["rule"] + " " + f["points"].map(signed_number)
     joined = text.groupby(f["lead_id"]).agg(", ".join)
     return {str(k): str(v) for k, v in joined.items()}
 
 
 def _groups_text(frame: pd.DataFrame, scoring: Scoring) -> pd.Series:
     parts = [
-        g.name + " " + frame[f"group_{g.name}"].map(lambda v: _fmt(float(v)))
+        g.name + " " + frame[f"group_{g.name}"].map(lambda v: number(float(v)))
         for g in scoring.groups
     ]
     out = parts[0]
@@ -265,7 +258,7 @@ def report_score(ctx: Ctx, p: ScoreParams) -> Report:
         frame["probability"] = np.nan
         frame["reasons"] = None
         over = (frame["score"] >= scoring.threshold).to_numpy(dtype=bool)
-        limit_text = f"score ≥ {_fmt(scoring.threshold)}"
+        limit_text = f"score ≥ {number(scoring.threshold)}"
     frame["over_threshold"] = over
     new_mql = over & ~frame["has_mql"].to_numpy(dtype=bool) & ~frame["blocked"].to_numpy(dtype=bool)
     recycle = np.zeros(len(frame), dtype=bool)
@@ -291,7 +284,7 @@ def report_score(ctx: Ctx, p: ScoreParams) -> Report:
         led = rules.ledger(tables, scoring, as_of_ts)
         ids = ibis.memtable(pd.DataFrame({"lead_id": acting.astype(str).to_numpy()}))
         reason_of = _reasons(ctx.execute(led.semi_join(ids, "lead_id")), scoring.top_reasons)
-    score_text = frame["score"].map(lambda v: _fmt(float(v)))
+    score_text = frame["score"].map(lambda v: number(float(v)))
     top = frame["lead_id"].map(lambda lead: reason_of.get(lead, ""))
     if scoring.mql_by == "probability":
         prob = "probability " + frame["probability"].map(
@@ -306,8 +299,8 @@ def report_score(ctx: Ctx, p: ScoreParams) -> Report:
         )
         back_reason = prob + f" < {scoring.probability_threshold:g}"
     else:
-        mql_reason = "score " + score_text + f" ≥ {_fmt(scoring.threshold)}: " + top
-        back_reason = "score " + score_text + f" < {_fmt(scoring.threshold)}"
+        mql_reason = "score " + score_text + f" ≥ {number(scoring.threshold)}: " + top
+        back_reason = "score " + score_text + f" < {number(scoring.threshold)}"
     frame["reason"] = np.where(new_mql, mql_reason, np.where(recycle, back_reason, None))
     frame["reason"] = frame["reason"].map(lambda r: r.rstrip(": ") if isinstance(r, str) else r)
     frame["groups"] = _groups_text(frame, scoring)
@@ -560,14 +553,14 @@ def report_score_explain(ctx: Ctx, p: ExplainParams) -> Report:
                 {
                     **base,
                     "line": "rule cap",
-                    "detail": f"cap {_fmt(rule.cap or 0)}",
+                    "detail": f"cap {number(rule.cap or 0)}",
                     "points": pts - dec,
                 }
             )
     for g in scoring.groups:
         diff = float(r[f"g_{g.name}"]) - float(r[f"sum_{g.name}"])
         if diff != 0:
-            bound = f"cap {_fmt(g.cap)}" if g.cap is not None and diff < 0 else f"floor {g.floor}"
+            bound = f"cap {number(g.cap)}" if g.cap is not None and diff < 0 else f"floor {g.floor}"
             lines.append(
                 {
                     "group": g.name,
@@ -590,7 +583,7 @@ def report_score_explain(ctx: Ctx, p: ExplainParams) -> Report:
     if stored is not None:
         notes.append(
             "score_events for this as-of add up to "
-            + _fmt(stored)
+            + number(stored)
             + (" (the same)" if abs(stored - score_value) < 1e-6 else " (the rules changed since)")
         )
     params = {"lead_id": lead_id, "as_of": as_of_ts, "score": score_value}
@@ -599,7 +592,7 @@ def report_score_explain(ctx: Ctx, p: ExplainParams) -> Report:
         params,
         frame,
         notes,
-        title=f"Score of {lead_id} as of {as_of_ts.isoformat()}: {_fmt(score_value)}",
+        title=f"Score of {lead_id} as of {as_of_ts.isoformat()}: {number(score_value)}",
         table_columns=[
             "rule",
             "line",
@@ -819,7 +812,7 @@ def report_score_tune(ctx: Ctx, p: TuneParams) -> Report:
     }
     notes.insert(
         0,
-        f"recommended threshold {_fmt(best['threshold'])} (configured: {_fmt(threshold)}); set "
+        f"recommended threshold {number(best['threshold'])} (configured: {number(threshold)}); set "
         "scoring.threshold in leadledger.yaml to use it",
     )
     params.update({"capacity": p.capacity, "target_acceptance": p.target_acceptance})
