@@ -9,7 +9,9 @@ from typing import Annotated
 
 import typer
 
-from leadledger.cli.main import FromOpt, PeriodOpt, ProjectOpt, ToOpt, _workspace, app, busy, out
+from leadledger.cli.common import ProjectOpt, busy, out
+from leadledger.cli.common import workspace as _workspace
+from leadledger.cli.main import FromOpt, PeriodOpt, ToOpt, app
 from leadledger.errors import InvalidArgument
 
 export_app = typer.Typer(
