@@ -6,6 +6,11 @@ traceback for a user mistake.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from leadledger.config.loader import ConfigIssue
+
 
 class LeadledgerError(Exception):
     """Base class of every error leadledger raises on purpose."""
@@ -35,7 +40,9 @@ class ConfigError(LeadledgerError):
 
     code = "config_invalid"
 
-    def __init__(self, message: str, *, issues: list | None = None, hint: str | None = None):
+    def __init__(
+        self, message: str, *, issues: list[ConfigIssue] | None = None, hint: str | None = None
+    ) -> None:
         super().__init__(message, hint=hint)
         self.issues = issues or []
 

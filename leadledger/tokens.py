@@ -67,7 +67,7 @@ def create(store: Store, scope: str, name: str | None = None) -> tuple[dict[str,
 def listing(store: Store) -> pd.DataFrame:
     """Every token, newest first, without hashes."""
     t = store.table("api_tokens")
-    frame = store.execute(t.order_by(t.created_at.desc()))
+    frame: pd.DataFrame = store.execute(t.order_by(t.created_at.desc()))
     frame = frame.assign(active=frame.revoked_at.isna())
     return frame[LIST_COLUMNS].reset_index(drop=True)
 

@@ -48,7 +48,7 @@ class WorkCalendar:
         self._closures = set(calendar.closures)
 
     @cached_property
-    def _holidays(self) -> holidays.HolidayBase | dict:
+    def _holidays(self) -> holidays.HolidayBase | dict[dt.date, str]:
         if not self.calendar.country:
             return {}
         return holidays.country_holidays(

@@ -12,7 +12,7 @@ from leadledger.cli.common import FormatOpt, ProjectOpt, out
 from leadledger.cli.common import check_format as _check_format
 from leadledger.cli.common import workspace as _workspace
 from leadledger.cli.output import print_report
-from leadledger.report import Report
+from leadledger.reports.result import Report
 
 token_app = typer.Typer(
     help="API tokens for 'leadledger serve': created with a scope, shown once, stored hashed."

@@ -6,7 +6,7 @@ import dataclasses
 import zoneinfo
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import holidays
 from pydantic import BaseModel, ValidationError
@@ -21,13 +21,30 @@ from leadledger.suggest import did_you_mean
 CONFIG_NAME = "leadledger.yaml"
 
 
+#: Where in the file: the keys and list indexes from the top of the document down.
+Loc = tuple[str | int, ...]
+
+
+class AddIssue(Protocol):
+    """The callback the rule functions report a problem through."""
+
+    def __call__(
+        self,
+        code: str,
+        message: str,
+        path: Loc,
+        severity: str = "error",
+        hint: str | None = None,
+    ) -> None: ...
+
+
 @dataclasses.dataclass(frozen=True)
 class ConfigIssue:
     """One problem in a config file: ``message (at a -> b)``, with file and line."""
 
     code: str
     message: str
-    path: tuple[str | int, ...] = ()
+    path: Loc = ()
     line: int | None = None
     severity: str = "error"  # or "warning"
     hint: str | None = None
@@ -144,7 +161,9 @@ def _cross_rules(cfg: ProjectConfig, data: Any, file: str) -> list[ConfigIssue]:
     """Rules across objects; they return issues instead of raising."""
     issues: list[ConfigIssue] = []
 
-    def add(code: str, message: str, path: tuple, severity: str = "error", hint: str | None = None):
+    def add(
+        code: str, message: str, path: Loc, severity: str = "error", hint: str | None = None
+    ) -> None:
         issues.append(ConfigIssue(code, message, path, _line_of(data, path), severity, hint, file))
 
     groups: tuple[tuple[str, Sequence[Stage | SideState]], ...] = (
@@ -153,7 +172,7 @@ def _cross_rules(cfg: ProjectConfig, data: Any, file: str) -> list[ConfigIssue]:
     )
     if len(cfg.stages) < 2:
         add("stages_too_few", "a funnel needs at least two ordered stages", ("stages",))
-    seen: dict[str, tuple] = {}
+    seen: dict[str, Loc] = {}
     for kind, items in groups:
         for i, item in enumerate(items):
             if item.key in seen:
@@ -265,12 +284,12 @@ def _cross_rules(cfg: ProjectConfig, data: Any, file: str) -> list[ConfigIssue]:
     return issues
 
 
-def _planning_rules(cfg: ProjectConfig, add: Any, *, decay_given: bool) -> None:
+def _planning_rules(cfg: ProjectConfig, add: AddIssue, *, decay_given: bool) -> None:
     """Cross-object rules of SLAs, decay, goals and experiments (they report through ``add``)."""
     stages = cfg.stage_keys
     fields = cfg.breakdown_fields
 
-    def stage(value: str, path: tuple, extra: Sequence[str] = ()) -> None:
+    def stage(value: str, path: Loc, extra: Sequence[str] = ()) -> None:
         valid = [*extra, *stages]
         if value not in valid:
             add(
@@ -280,7 +299,7 @@ def _planning_rules(cfg: ProjectConfig, add: Any, *, decay_given: bool) -> None:
                 hint=did_you_mean(value, valid) or f"stages: {', '.join(valid)}",
             )
 
-    def where(filters: dict[str, list[str]], path: tuple) -> None:
+    def where(filters: dict[str, list[str]], path: Loc) -> None:
         for name in filters:
             if name not in fields:
                 add(
@@ -375,7 +394,7 @@ def _planning_rules(cfg: ProjectConfig, add: Any, *, decay_given: bool) -> None:
         where(exp.where, ("experiments", i, "where"))
 
 
-def _money_rules(cfg: ProjectConfig, add: Any, *, conversion_given: bool) -> None:
+def _money_rules(cfg: ProjectConfig, add: AddIssue, *, conversion_given: bool) -> None:
     """The ``attribution`` and ``costs`` sections name stages, models and channels. The default
     conversion stage (customer) is checked only when written: a funnel without it is valid, and
     the attribution reports say what is missing when they run."""
@@ -419,7 +438,7 @@ def _money_rules(cfg: ProjectConfig, add: Any, *, conversion_given: bool) -> Non
         )
 
 
-def _scoring_rules(cfg: ProjectConfig, add: Any) -> None:
+def _scoring_rules(cfg: ProjectConfig, add: AddIssue) -> None:
     """Cross-object rules of ``scoring``: fields, operators, stages, groups, names, bands."""
     from leadledger.config.models import CORE_LEAD_FIELDS, SCORING_OPS, Pattern
 
@@ -442,10 +461,10 @@ def _scoring_rules(cfg: ProjectConfig, add: Any) -> None:
             ("scoring", "below_threshold"),
             hint="add it under side_states, or use below_threshold: stay",
         )
-    seen: dict[str, tuple] = {}
+    seen: dict[str, Loc] = {}
     groups = [g.name for g in sc.groups]
     for gi, group in enumerate(sc.groups):
-        gpath: tuple = ("scoring", "groups", gi)
+        gpath: Loc = ("scoring", "groups", gi)
         if groups.count(group.name) > 1 and groups.index(group.name) != gi:
             add(
                 "scoring_group_duplicate",
@@ -459,7 +478,7 @@ def _scoring_rules(cfg: ProjectConfig, add: Any) -> None:
                 (*gpath, "floor"),
             )
         for ri, rule in enumerate(group.rules):
-            path: tuple = (*gpath, "rules", ri)
+            path: Loc = (*gpath, "rules", ri)
             if rule.name in seen:
                 add(
                     "scoring_rule_duplicate",
@@ -575,7 +594,7 @@ REGEX_UNPORTABLE = (
 )
 
 
-def _check_regex(add: Any, pattern: str, path: tuple) -> None:
+def _check_regex(add: AddIssue, pattern: str, path: Loc) -> None:
     import re
 
     try:
@@ -596,19 +615,19 @@ def _check_regex(add: Any, pattern: str, path: tuple) -> None:
         )
 
 
-def scoring_rule_paths(path: Path) -> dict[str, tuple[tuple[str | int, ...], int | None]]:
+def scoring_rule_paths(path: Path) -> dict[str, tuple[Loc, int | None]]:
     """Scoring rule name → (its path in the file, its line), for warnings about rules."""
     try:
         data = load_config_data(path)
     except ConfigError:
         return {}
-    out: dict[str, tuple[tuple[str | int, ...], int | None]] = {}
+    out: dict[str, tuple[Loc, int | None]] = {}
     scoring = data.get("scoring") if isinstance(data, dict) else None
     groups = scoring.get("groups") if isinstance(scoring, dict) else None
     for gi, group in enumerate(groups or []):
         for ri, rule in enumerate((group or {}).get("rules") or []):
             if isinstance(rule, dict) and "name" in rule:
-                p: tuple[str | int, ...] = ("scoring", "groups", gi, "rules", ri)
+                p: Loc = ("scoring", "groups", gi, "rules", ri)
                 out[str(rule["name"])] = (p, _line_of(data, p))
     return out
 
@@ -663,7 +682,7 @@ def validate_config(path: Path) -> tuple[ProjectConfig | None, list[ConfigIssue]
     return cfg, issues
 
 
-def _drop_paths(data: Any, paths: list[tuple[str | int, ...]]) -> bool:
+def _drop_paths(data: Any, paths: list[Loc]) -> bool:
     """Remove the value at each path (its parent key or list item); True when anything went."""
     dropped = False
     # deepest and last items first, so list indexes stay valid while deleting
@@ -679,13 +698,13 @@ def _drop_paths(data: Any, paths: list[tuple[str | int, ...]]) -> bool:
         in_dict = isinstance(node, dict) and last in node
         in_list = isinstance(node, list) and isinstance(last, int) and last < len(node)
         if in_dict or in_list:
-            del node[last]  # type: ignore[index]
+            del node[last]
             dropped = True
     return dropped
 
 
 def _unique_sorted(issues: list[ConfigIssue]) -> list[ConfigIssue]:
-    seen: set[tuple[str, tuple[str | int, ...], str]] = set()
+    seen: set[tuple[str, Loc, str]] = set()
     out = []
     for issue in issues:
         key = (issue.code, issue.path, issue.message)

@@ -9,6 +9,7 @@ import datetime as dt
 
 import holidays
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from leadledger.demo.vocabulary import COUNTRY, SUBDIVISION, TIMEZONE
@@ -29,13 +30,13 @@ class Calendar:
 
     first: dt.date
     n: int
-    working: np.ndarray  # bool
-    holiday: np.ndarray  # public holiday or closure
-    next_working: np.ndarray  # index of the next working day ≥ i (n when none); length n + 1
-    offset: np.ndarray  # local − UTC in seconds (at noon)
-    weekday: np.ndarray
-    month: np.ndarray  # 1..12
-    dates: np.ndarray  # datetime64[D]
+    working: npt.NDArray[np.bool_]
+    holiday: npt.NDArray[np.bool_]  # public holiday or closure
+    next_working: npt.NDArray[np.int64]  # index of the next working day ≥ i (n when none); n + 1
+    offset: npt.NDArray[np.int64]  # local − UTC in seconds (at noon)
+    weekday: npt.NDArray[np.int32]
+    month: npt.NDArray[np.int32]  # 1..12
+    dates: npt.NDArray[np.datetime64]  # datetime64[D]
 
     @property
     def day0(self) -> int:
@@ -65,10 +66,10 @@ class Calendar:
         off = offset.to_numpy().astype("timedelta64[s]").astype(I64)
         return cls(first, n, working, hol, next_working.astype(I64), off, weekday, month, dates)
 
-    def day_index(self, t: np.ndarray) -> np.ndarray:
+    def day_index(self, t: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
         return t // DAY - self.day0
 
-    def to_utc(self, t: np.ndarray) -> np.ndarray:
+    def to_utc(self, t: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
         """Local wall-clock seconds → UTC epoch seconds (offset of the local day)."""
         d = np.clip(self.day_index(t), 0, self.n - 1)
         return t - self.offset[d]

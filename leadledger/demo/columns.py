@@ -20,7 +20,7 @@ except TypeError:  # pragma: no cover - older pandas
 
 
 def strings(arr: pa.Array | pa.ChunkedArray) -> pd.Series:
-    return pd.Series(pd.array(arr, dtype=STR))  # type: ignore[call-overload]
+    return pd.Series(pd.array(arr, dtype=STR))
 
 
 def pick(values: Sequence[str | None], codes: np.ndarray) -> pd.Series:

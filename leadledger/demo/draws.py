@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import numpy.typing as npt
 
 
 def choice(
     rng: np.random.Generator, weights: Sequence[float] | np.ndarray, size: int
-) -> np.ndarray:
+) -> npt.NDArray[np.int64]:
     """``size`` codes 0 … len(weights) − 1 drawn with those weights."""
     w = np.asarray(weights, dtype=float)
     return rng.choice(len(w), size=size, p=w / w.sum())

@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -100,13 +101,17 @@ class _Walk:
     def _p(self, step: int, base: str) -> np.ndarray:
         """Per-lead probability of a funnel step (0 mql, 1 accept, 2 qualify, 3 opp, 4 win)."""
         b = np.array([getattr(c, base) for c in CHANNELS])[self.leads.ch]
-        p = b * PERSONA_MULT[self.leads.persona, step] * SEGMENT_MULT[self.leads.segment, step]
+        p: npt.NDArray[np.float64] = (
+            b * PERSONA_MULT[self.leads.persona, step] * SEGMENT_MULT[self.leads.segment, step]
+        )
         if step == 0:
             p = p * PAGE_MQL[self.leads.page] * np.array(self.camps.quality)[self.leads.camp]
         return np.clip(p, 0.0, 0.95)
 
     def _delay(self, idx: np.ndarray, median_days: float | np.ndarray, sigma: float) -> np.ndarray:
-        d = self.rng.lognormal(0.0, sigma, idx.size) * median_days * self.leads.speed[idx] * DAY
+        d: npt.NDArray[np.float64] = (
+            self.rng.lognormal(0.0, sigma, idx.size) * median_days * self.leads.speed[idx] * DAY
+        )
         return np.maximum(d, 60).astype(I64)
 
     def _reasons(self, weights: dict[str, float], size: int) -> np.ndarray:

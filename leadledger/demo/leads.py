@@ -10,6 +10,7 @@ import unicodedata
 from collections.abc import Sequence
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -107,7 +108,7 @@ def day_weights(ch: Channel, tl: Timeline, camps: Campaigns) -> np.ndarray:
     cal = tl.cal
     sl = slice(tl.first_idx, tl.first_idx + tl.ndays)
     if ch.weekdays == "events" and camps.event_days:
-        w = np.zeros(tl.ndays)
+        w: npt.NDArray[np.float64] = np.zeros(tl.ndays)
         for (i0, i1), size in zip(camps.event_days, camps.event_size, strict=True):
             w[i0] = size
             w[i1] = 0.8 * size

@@ -16,8 +16,10 @@ import ibis.expr.types as ir
 DAY = 86400.0
 
 
-@ibis.udf.scalar.builtin(name="date_part")
-def _date_part(part: str, ts: dt.Timestamp(timezone="UTC")) -> dt.float64:  # type: ignore[valid-type,empty-body]
+# ibis ships no py.typed, so its decorator is Any to mypy; the annotations are Ibis data types
+# (what the UDF machinery reads), not Python types
+@ibis.udf.scalar.builtin(name="date_part")  # type: ignore[untyped-decorator]
+def _date_part(part: str, ts: dt.Timestamp(timezone="UTC")) -> dt.float64:  # type: ignore[valid-type]
     """The engine's own ``date_part`` function."""
 
 

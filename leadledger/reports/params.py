@@ -24,7 +24,7 @@ import math
 import operator
 import re
 from collections.abc import Callable, Sequence
-from typing import Annotated, Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Self, TypeVar
 
 import pandas as pd
 from pydantic import (
@@ -38,6 +38,10 @@ from pydantic import (
     model_validator,
 )
 from pydantic.fields import FieldInfo
+
+if TYPE_CHECKING:
+    from leadledger.reports.context import Ctx
+    from leadledger.reports.registry import Resolved
 from pydantic_core import core_schema
 
 from leadledger.errors import InvalidArgument
@@ -208,7 +212,7 @@ class Params(BaseModel):
         such a run is never cached."""
         return False
 
-    def resolve(self, ctx: Any) -> Any:
+    def resolve(self, ctx: Ctx) -> Resolved[Self]:
         """The parameters with the project's defaults applied and checked against its config
         (a :class:`~leadledger.reports.registry.Resolved`). This default changes nothing."""
         from leadledger.reports.registry import Resolved

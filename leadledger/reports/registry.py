@@ -73,7 +73,7 @@ class ReportSpec(Generic[P]):
         return self.help.strip().split("\n\n")[0].replace("\n", " ")
 
     def resolve(self, ctx: Ctx, params: P) -> Resolved[P]:
-        return params.resolve(ctx)  # type: ignore[no-any-return, attr-defined]
+        return params.resolve(ctx)
 
     def run(self, ctx: Ctx, params: P) -> Report:
         """Resolve ``params`` in ``ctx`` and compute the report; the resolution's notes come

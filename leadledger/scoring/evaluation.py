@@ -78,7 +78,7 @@ def brier(y: Any, p: Any) -> float:
 
 
 def _bin_of(p: np.ndarray, bins: int) -> np.ndarray:
-    return np.minimum((p * bins).astype(int), bins - 1)
+    return np.minimum((p * bins).astype(np.intp), bins - 1)
 
 
 def calibration_error(y: Any, p: Any, bins: int = ECE_BINS) -> float:

@@ -25,6 +25,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 #: Added to every won and lost count (Odoo's smoothing).
@@ -95,7 +96,7 @@ class OdooNaiveBayes:
         return self
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
-        z = np.full(len(X), self.prior_log_ratio)
+        z: npt.NDArray[np.float64] = np.full(len(X), self.prior_log_ratio, dtype=np.float64)
         for name, ratio in self.log_ratio.items():
             if name not in X.columns:
                 continue

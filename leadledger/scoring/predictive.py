@@ -24,12 +24,16 @@ import json
 import math
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from leadledger.scoring.evaluation import calibration_error, stratified_folds
+
+if TYPE_CHECKING:
+    import lightgbm as lgb
 
 DEFAULT_PARAMS: dict[str, Any] = {
     "objective": "binary",
@@ -146,20 +150,20 @@ class Calibrator:
             return cls("sigmoid", a=-float(lr.coef_[0, 0]), b=-float(lr.intercept_[0]))
         raise ValueError(f"unknown calibration method {method!r}")
 
-    def apply(self, raw: np.ndarray) -> np.ndarray:
-        raw = np.asarray(raw, dtype=float)
+    def apply(self, raw: np.ndarray) -> npt.NDArray[np.float64]:
+        p = np.asarray(raw, dtype=np.float64)
         if self.method == "isotonic":
-            return np.interp(raw, self.x, self.y) + TIE_BREAK * raw
+            return np.interp(p, self.x, self.y) + TIE_BREAK * p
         if self.method == "sigmoid":
-            return 1.0 / (1.0 + np.exp(self.a * _logit(raw) + self.b))
-        return raw
+            return 1.0 / (1.0 + np.exp(self.a * _logit(p) + self.b))
+        return p
 
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
-    q = np.clip(np.asarray(p, dtype=float), 1e-6, 1 - 1e-6)
+    q = np.clip(np.asarray(p, dtype=np.float64), 1e-6, 1 - 1e-6)
     return np.log(q / (1 - q))
 
 
@@ -174,8 +178,8 @@ class Model:
     #: Cross-fitted calibration error of each candidate method on the training rows.
     calibration_errors: dict[str, float] = dataclasses.field(default_factory=dict)
 
-    def raw_proba(self, X: pd.DataFrame) -> np.ndarray:
-        return np.asarray(self.booster.predict(self.spec.encode(X)), dtype=float)
+    def raw_proba(self, X: pd.DataFrame) -> npt.NDArray[np.float64]:
+        return np.asarray(self.booster.predict(self.spec.encode(X)), dtype=np.float64)
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         return np.clip(self.calibration.apply(self.raw_proba(X)), 0.0, 1.0)
@@ -269,7 +273,9 @@ def _json_default(value: Any) -> Any:
     return str(value)
 
 
-def _train(Xe: pd.DataFrame, y: np.ndarray, spec: FeatureSpec, params: dict[str, Any], trees: int):  # type: ignore[no-untyped-def]
+def _train(
+    Xe: pd.DataFrame, y: np.ndarray, spec: FeatureSpec, params: dict[str, Any], trees: int
+) -> lgb.Booster:
     import lightgbm as lgb
 
     data = lgb.Dataset(

@@ -58,7 +58,9 @@ def funnel_chart(rows: pd.DataFrame, order: list[str], title: str) -> dict[str, 
     return chart(spec, chart_id="funnel", title=title)
 
 
-def trend_chart(frame: pd.DataFrame, order: list[str], *, chart_id: str, title: str) -> dict:
+def trend_chart(
+    frame: pd.DataFrame, order: list[str], *, chart_id: str, title: str
+) -> dict[str, Any]:
     spec = {
         "data": {"values": records(frame[["period", "stage", "per_working_day"]])},
         "mark": {"type": "line", "point": True},
@@ -154,7 +156,7 @@ def bar_chart(
     return chart(spec, chart_id=chart_id, title=title)
 
 
-def heatmap_chart(frame: pd.DataFrame, key: str, *, chart_id: str, title: str) -> dict:
+def heatmap_chart(frame: pd.DataFrame, key: str, *, chart_id: str, title: str) -> dict[str, Any]:
     long = frame.melt(id_vars=[key], var_name="model", value_name="credit")
     long[key] = long[key].astype(object).where(long[key].notna(), "(none)")
     spec = {
@@ -373,7 +375,9 @@ def _labelled(frame: pd.DataFrame, period: str) -> pd.DataFrame:
     return out
 
 
-def _exec_spec(values: list[dict[str, Any]], order: list[str], spec: dict[str, Any]) -> dict:
+def _exec_spec(
+    values: list[dict[str, Any]], order: list[str], spec: dict[str, Any]
+) -> dict[str, Any]:
     return {
         "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
         **EXEC_SIZE,
