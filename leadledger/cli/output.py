@@ -8,7 +8,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from leadledger.report import PERCENT_SUFFIXES, Report, display, is_percent
+from leadledger.formatting import PERCENT_SUFFIXES, display, is_percent
+from leadledger.reports.result import Report
 
 FORMATS = ("table", "json", "csv")
 __all__ = ["FORMATS", "PERCENT_SUFFIXES", "display", "is_percent", "print_report"]

@@ -9,7 +9,7 @@ import typer
 
 from leadledger.cli.main import FormatOpt, ProjectOpt, _check_format, _workspace, app, out
 from leadledger.cli.output import print_report
-from leadledger.report import Report
+from leadledger.reports.result import Report
 
 token_app = typer.Typer(
     help="API tokens for 'leadledger serve': created with a scope, shown once, stored hashed."

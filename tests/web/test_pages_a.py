@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from leadledger.formatting import period_label
-from leadledger.report import Report, plain
+from leadledger.reports.result import Report, plain
 from leadledger.service import Workspace
 from leadledger.web.pages._shared import current_rows
 
