@@ -155,7 +155,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         st: AppState = app.state.leadledger
         if warm and cache is not None:
-            from leadledger.web.common import NAV
+            from leadledger.web.pages import NAV
 
             st.warmer = Warmer(app, cache, st.data_version, [p for p, _ in NAV])
             st.warmer.start()
@@ -213,7 +213,6 @@ def create_app(
 
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
-    from leadledger.web import pages, pages_a, pages_b
     from leadledger.web.api import ingest as api_ingest
     from leadledger.web.api import reports as api_reports
     from leadledger.web.api import tokens as api_tokens
@@ -221,8 +220,9 @@ def create_app(
     app.include_router(api_reports.router)
     app.include_router(api_tokens.router)
     app.include_router(api_ingest.router)
-    app.include_router(pages.router)
-    app.include_router(pages_a.router)
-    app.include_router(pages_b.router)
+    from leadledger.web.pages import ROUTERS
+
+    for router in ROUTERS:
+        app.include_router(router)
 
     return app

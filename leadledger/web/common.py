@@ -17,31 +17,28 @@ from urllib.parse import urlencode
 import pandas as pd
 from fastapi import Query, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
-from fastapi.templating import Jinja2Templates
 
 from leadledger import __version__
 from leadledger.errors import InvalidArgument
-from leadledger.report import Report, display, is_percent, plain
-from leadledger.web.app import HERE, state
+from leadledger.formatting import display, is_percent
+from leadledger.reports.result import Report, plain
+from leadledger.web.app import state
 from leadledger.web.cache import OLDEST_SERVED, WARM_SCOPE
-from leadledger.web.charts import chart, records  # noqa: F401  (the pages' charts)
+from leadledger.web.templating import environment
 from leadledger.workdays import PERIODS
 
-templates = Jinja2Templates(directory=str(HERE / "templates"))
 FORMATS = ("json", "csv")
 
-#: The dashboard's pages: (path, title) in the navigation's order.
-NAV = [
-    ("/overview", "Overview"),
-    ("/funnel", "Funnel & conversion"),
-    ("/money", "Money"),
-    ("/plan", "Plan"),
-    ("/health", "Pipeline health"),
-    ("/scoring", "Scoring"),
-    ("/experiments", "Experiments"),
-    ("/data", "Data"),
-    ("/executive", "Executive report"),
-]
+
+def __getattr__(name: str) -> Any:
+    """``NAV``: the dashboard's pages as (path, title) in the navigation's order, derived from
+    the pages' own declarations (:data:`leadledger.web.pages.NAV`; loaded on first use, since
+    the pages import this module)."""
+    if name == "NAV":
+        from leadledger.web.pages import NAV
+
+        return NAV
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # -- API responses ---------------------------------------------------------------------------
@@ -175,27 +172,41 @@ def companion_tables(
 
 
 def render(
-    request: Request, template: str, *, title: str, f: Filters | None = None, **ctx: Any
+    request: Request,
+    template: str,
+    *,
+    title: str,
+    f: Filters | None = None,
+    vega: bool = False,
+    **ctx: Any,
 ) -> HTMLResponse:
-    """A dashboard page: navigation, the filter bar (when ``f``), notes and the page's blocks."""
+    """A dashboard page: navigation, the filter bar (when ``f``), notes and the page's blocks;
+    ``vega``: the page draws Vega-Lite charts (it loads the Vega scripts). The template is the
+    project's own when its ``templates/`` folder has one of that name
+    (:func:`leadledger.web.templating.environment`), else the package's."""
+    from leadledger.web.pages import NAV
+
     st = state(request)
     if st.warmer is not None and not request.scope.get(WARM_SCOPE):
         query = request.url.query
         st.warmer.seen(request.url.path + (f"?{query}" if query else ""))
-    return templates.TemplateResponse(
-        request,
-        template,
-        {
-            "title": title,
-            "nav": NAV,
-            "path": request.url.path,
-            "f": f,
-            "project": st.ws.cfg.name,
-            "currency": st.ws.cfg.currency,
-            "version": __version__,
-            "auth": st.auth,
-            "data_version": st.cache.version if st.cache is not None else None,
-            "served_from": OLDEST_SERVED.get(),
-            **ctx,
-        },
+    page = environment(st.ws.project_dir).get_template(template)
+    return HTMLResponse(
+        page.render(
+            {
+                "request": request,
+                "title": title,
+                "nav": NAV,
+                "vega": vega,
+                "path": request.url.path,
+                "f": f,
+                "project": st.ws.cfg.name,
+                "currency": st.ws.cfg.currency,
+                "version": __version__,
+                "auth": st.auth,
+                "data_version": st.cache.version if st.cache is not None else None,
+                "served_from": OLDEST_SERVED.get(),
+                **ctx,
+            }
+        )
     )

@@ -169,7 +169,7 @@ def test_stay_keeps_mqls_and_sales_decisions_are_respected(make_project: Any) ->
 
 def test_mql_by_probability_uses_the_model(make_project: Any, monkeypatch: Any) -> None:
     from leadledger.errors import ModelNotTrained
-    from leadledger.report import Report
+    from leadledger.reports.result import Report
 
     text = story_config(
         "duckdb:///leadledger.duckdb",

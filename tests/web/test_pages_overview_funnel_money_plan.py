@@ -11,9 +11,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from leadledger.formatting import period_label
-from leadledger.report import Report, plain
+from leadledger.reports.result import Report, plain
 from leadledger.service import Workspace
-from leadledger.web.pages_a import current_rows
+from leadledger.web.pages._shared import current_rows
 
 HTML = {"accept": "text/html"}
 

@@ -20,7 +20,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from leadledger.cli.main import main as cli_main
-from leadledger.report import Report, plain
+from leadledger.reports.result import Report, plain
 from leadledger.service import Workspace
 from leadledger.web import executive
 from leadledger.web.app import create_app

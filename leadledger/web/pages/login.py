@@ -1,4 +1,5 @@
-"""The dashboard's own routes: the root, the token sign-in and a liveness probe."""
+"""The dashboard's own routes: the root, the token sign-in and a liveness probe (none of them a
+page of the navigation)."""
 
 from __future__ import annotations
 
@@ -14,10 +15,13 @@ from leadledger.web.common import render
 
 router = APIRouter(include_in_schema=False)
 
+#: Where the root and a sign-in without a (safe) ``next`` lead.
+HOME = "/overview"
+
 
 @router.get("/")
 def root() -> Response:
-    return RedirectResponse("/overview", status_code=307)
+    return RedirectResponse(HOME, status_code=307)
 
 
 @router.get("/healthz")
@@ -44,16 +48,16 @@ def healthz(request: Request) -> dict[str, Any]:
 
 def _safe_next(target: str) -> str:
     # only a path of this server: never an open redirect
-    return target if target.startswith("/") and not target.startswith("//") else "/overview"
+    return target if target.startswith("/") and not target.startswith("//") else HOME
 
 
 @router.get("/login", response_class=HTMLResponse)
-def login_form(request: Request, next: str = "/overview") -> Response:
+def login_form(request: Request, next: str = HOME) -> Response:
     return render(request, "login.html", title="Sign in", next=_safe_next(next), error=None)
 
 
 @router.post("/login", response_class=HTMLResponse)
-def login(request: Request, token: str = Form(...), next: str = Form("/overview")) -> Response:
+def login(request: Request, token: str = Form(...), next: str = Form(HOME)) -> Response:
     st = state(request)
     try:
         st.call(lambda ws: ws.token_verify(token, READ))
