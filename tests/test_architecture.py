@@ -246,8 +246,8 @@ def test_only_the_store_adapters_hold_sql_text_or_the_connection() -> None:
 # -- the registry ----------------------------------------------------------------------------------
 def test_every_registered_report_is_complete() -> None:
     """Every report in the registry has a typed Params model that forbids unknown fields, its
-    main table's columns, a command's help with an example, a surface (CLI or API), and a test that runs
-    it by name."""
+    main table's columns, a command's help with an example, a surface (CLI or API), and a test
+    that runs it by name."""
     from leadledger.reports.params import Params
     from leadledger.reports.registry import specs
 
