@@ -55,15 +55,16 @@ def export_report(
     """
     if fmt not in EXPORT_FORMATS:
         raise InvalidArgument(f"--format '{fmt}' is not one of {', '.join(EXPORT_FORMATS)}")
+    from leadledger.reports.executive import ExecutiveParams
     from leadledger.web import executive
 
     with _workspace(project) as ws, busy("assembling the report", show=fmt != "json"):
-        report = ws.report("executive", start=start, end=end, period=period)
-        project_name, currency = ws.cfg.name, ws.cfg.currency
+        report = ws.run(ExecutiveParams(start=start, end=end, period=period))
+        project_name, currency, folder = ws.cfg.name, ws.cfg.currency, ws.project_dir
     if fmt == "json":
         sys.stdout.write(report.to_json() + "\n")
         return
-    html = executive.document(report, project=project_name, currency=currency)
+    html = executive.document(report, project=project_name, currency=currency, project_dir=folder)
     target = output or Path(f"executive-report.{fmt}")
     if fmt == "html":
         target.parent.mkdir(parents=True, exist_ok=True)

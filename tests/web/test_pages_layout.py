@@ -90,3 +90,38 @@ def test_a_project_template_overrides_the_package_page(make_project: Any) -> Non
     assert 'data-table-id="stages"' in text
     # the package's page is not the project's
     assert MARKER not in _overview(ws.project_dir, ws)
+
+
+def test_a_project_template_brands_the_executive_export(make_project: Any) -> None:
+    """``templates/executive_report.html`` of the project is the exported board report, from
+    the dashboard's download and from ``leadledger export report`` alike."""
+    from leadledger.cli.main import main
+
+    ws = make_project(name="board")
+    (ws.project_dir / "templates").mkdir()
+    (ws.project_dir / "templates" / "executive_report.html").write_text(
+        '{% from "_executive.html" import executive_body %}<!doctype html><html><body>'
+        '<p id="brand">ACME board pack · {{ project }}</p>{{ executive_body(e) }}</body></html>\n',
+        encoding="utf-8",
+    )
+    with TestClient(create_app(ws.project_dir, auth=False, ws=ws)) as c:
+        r = c.get("/executive/report.html")
+    assert r.status_code == 200, r.text[:300]
+    assert f'<p id="brand">ACME board pack · {ws.cfg.name}</p>' in r.text
+    assert 'class="kpis"' in r.text or "kpi" in r.text  # the package's blocks inside it
+
+    target = ws.project_dir / "out.html"
+    rc = main(
+        [
+            "export",
+            "report",
+            "--project",
+            str(ws.project_dir),
+            "--format",
+            "html",
+            "-o",
+            str(target),
+        ]
+    )
+    assert rc == 0
+    assert f'<p id="brand">ACME board pack · {ws.cfg.name}</p>' in target.read_text(encoding="utf-8")

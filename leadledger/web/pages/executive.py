@@ -23,17 +23,20 @@ PAGE = Page(path="/executive", title="Executive report", order=90, charts=False)
 router = APIRouter(include_in_schema=False)
 
 
-def _executive(st: AppState, f: Filters) -> tuple[Report, str, str]:
-    def build(ws: Workspace) -> tuple[Report, str, str]:
+def _executive(st: AppState, f: Filters) -> tuple[Report, str, str, Path]:
+    """The report, the project's name, currency and folder (whose ``templates/`` may hold its
+    own ``executive_report.html`` or ``_executive.html``)."""
+
+    def build(ws: Workspace) -> tuple[Report, str, str, Path]:
         rep = ws.run(ExecutiveParams(start=f.start, end=f.end, period=f.period))
-        return rep, ws.cfg.name, ws.cfg.currency
+        return rep, ws.cfg.name, ws.cfg.currency, ws.project_dir
 
     return st.call(build)
 
 
 @router.get(PAGE.path, response_class=HTMLResponse)
 def executive_page(request: Request, st: Read, f: F) -> Response:
-    rep, _name, currency = _executive(st, f)
+    rep, _name, currency, folder = _executive(st, f)
     q = f.query(by=None)
     csv = api_link(api_path(ExecutiveParams), f, format="csv", by=None)
     return render(
@@ -43,7 +46,7 @@ def executive_page(request: Request, st: Read, f: F) -> Response:
         vega=PAGE.charts,
         f=f,
         notes=[],
-        body=executive.body(rep, currency=currency),
+        body=executive.body(rep, currency=currency, project_dir=folder),
         css=executive.CSS,
         html_link=f"{PAGE.path}/report.html?{q}",
         pdf_link=f"{PAGE.path}/report.pdf?{q}",
@@ -58,9 +61,9 @@ def _stamp(rep: Report) -> str:
 
 @router.get(PAGE.path + "/report.html")
 def executive_html(st: Read, f: F) -> Response:
-    rep, name, currency = _executive(st, f)
+    rep, name, currency, folder = _executive(st, f)
     return HTMLResponse(
-        executive.document(rep, project=name, currency=currency),
+        executive.document(rep, project=name, currency=currency, project_dir=folder),
         headers={
             "content-disposition": f'attachment; filename="executive-report-{_stamp(rep)}.html"'
         },
@@ -69,8 +72,8 @@ def executive_html(st: Read, f: F) -> Response:
 
 @router.get(PAGE.path + "/report.pdf")
 def executive_pdf(st: Read, f: F) -> Response:
-    rep, name, currency = _executive(st, f)
-    html = executive.document(rep, project=name, currency=currency)
+    rep, name, currency, folder = _executive(st, f)
+    html = executive.document(rep, project=name, currency=currency, project_dir=folder)
     with tempfile.TemporaryDirectory(prefix="leadledger-export-") as tmp:
         out = executive.to_pdf(html, Path(tmp) / "report.pdf")
         data = out.read_bytes()
