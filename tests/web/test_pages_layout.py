@@ -124,4 +124,5 @@ def test_a_project_template_brands_the_executive_export(make_project: Any) -> No
         ]
     )
     assert rc == 0
-    assert f'<p id="brand">ACME board pack · {ws.cfg.name}</p>' in target.read_text(encoding="utf-8")
+    exported = target.read_text(encoding="utf-8")
+    assert f'<p id="brand">ACME board pack · {ws.cfg.name}</p>' in exported
