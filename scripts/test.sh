@@ -1,8 +1,19 @@
 #!/usr/bin/env bash
 # One command: set everything up (Python deps, PostgreSQL server binaries) and run the whole
 # suite: lint, format check, type check, tests on DuckDB and on a real PostgreSQL.
+#
+#   bash scripts/test.sh            the whole suite (what CI runs)
+#   bash scripts/test.sh --fast     the fast lane: lint, types and every test but the slow ones,
+#                                   the real datasets, the contract and PostgreSQL
+# Further arguments go to pytest. The tests run on two processes (pytest-xdist; PYTEST_WORKERS
+# to change, 0 for one process).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+FAST=0
+if [ "${1:-}" = "--fast" ]; then
+  FAST=1
+  shift
+fi
 bash scripts/setup.sh test
 
 # PostgreSQL server binaries for the engine tests (the suite starts a throwaway cluster itself)
@@ -32,8 +43,15 @@ fi
 .venv/bin/ruff check leadledger tests benchmarks examples scripts
 .venv/bin/ruff format --check leadledger tests benchmarks examples scripts
 .venv/bin/mypy
+ARGS=()
+if [ "${PYTEST_WORKERS:-2}" != 0 ]; then
+  ARGS+=(-n "${PYTEST_WORKERS:-2}" --dist worksteal)
+fi
+if [ "$FAST" = 1 ]; then
+  ARGS+=(-m "not slow and not real and not contract and not postgres")
+fi
 set +e
-.venv/bin/pytest "$@"
+.venv/bin/pytest "${ARGS[@]}" "$@"
 rc=$?
 set -e
 if [ "$rc" = 5 ]; then

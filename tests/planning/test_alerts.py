@@ -113,6 +113,7 @@ def recorded(ws: Any) -> list[str]:
 FAST = {"backoff": 0.01, "timeout": 2.0}
 
 
+@pytest.mark.slow  # >= 6 s on the 2-core machine: not in the fast lane
 def test_alerts_sent_once_then_only_the_new(story: Any, receiver: Any) -> None:
     hook = receiver()
     # without a webhook: listed, nothing sent or recorded
@@ -178,6 +179,7 @@ def test_retry_after_a_timeout(story: Any, receiver: Any) -> None:
     assert len(recorded(story)) == 5
 
 
+@pytest.mark.slow  # >= 6 s on the 2-core machine: not in the fast lane
 @pytest.mark.parametrize("engine", [DUCKDB])
 def test_persistent_failure_records_nothing(story: Any, receiver: Any) -> None:
     hook = receiver([500] * 10)
@@ -278,6 +280,7 @@ def test_bad_arguments(story: Any) -> None:
 
 
 # -- docs ------------------------------------------------------------------------------------------
+@pytest.mark.slow  # >= 6 s on the 2-core machine: not in the fast lane
 @pytest.mark.parametrize("engine", [DUCKDB])
 def test_every_column_is_documented(engine: str, make_project: Any) -> None:
     from tests.planning.test_decay import CALLS as DECAY_CALLS

@@ -356,6 +356,7 @@ def test_a_blank_as_of_means_now(client: TestClient, demo_ws: Workspace) -> None
     assert len(r.json()["rows"]) == len(demo_ws.report("alerts").frame)
 
 
+@pytest.mark.slow  # >= 6 s on the 2-core machine: not in the fast lane
 def test_json_equals_the_cli(demo_copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """What `leadledger … --format json` prints is what the API answers, byte for byte once
     parsed (the CLI runs first: on DuckDB one process holds the file)."""
@@ -397,6 +398,7 @@ def test_json_equals_the_cli(demo_copy: Path, capsys: pytest.CaptureFixture[str]
         ws.close()
 
 
+@pytest.mark.slow  # >= 6 s on the 2-core machine: not in the fast lane
 def test_goals_experiments_and_models(demo_copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """pace, experiments/{name} and model predict on a project with a goal, an experiment and a
     trained model (the shared demo has none)."""

@@ -159,6 +159,7 @@ def wait_idle(c: TestClient, rounds: int, timeout: float = 240) -> dict[str, Any
 WARM = ["/overview", "/funnel"]
 
 
+@pytest.mark.slow  # >= 6 s on the 2-core machine: not in the fast lane
 def test_the_warmer_computes_pages_before_anyone_asks(demo_copy: Path):
     ws = Workspace(demo_copy)
     app = create_app(demo_copy, auth=True, ws=ws, warm=WARM)

@@ -127,6 +127,7 @@ def test_pages_refuse_a_bad_filter(client: TestClient) -> None:
 
 
 # -- Pipeline health ---------------------------------------------------------------------------
+@pytest.mark.slow  # >= 6 s on the 2-core machine: not in the fast lane
 def test_health_numbers_are_the_facades(
     client: TestClient, demo_ws: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -355,6 +356,7 @@ def test_data_page_shows_quarantined_rows(make_project: Any, tmp_path: Path) -> 
     assert page.tables["imports"][0]["rejected"] == "1"
 
 
+@pytest.mark.slow  # >= 6 s on the 2-core machine: not in the fast lane
 def test_an_empty_project_gets_notes_not_crashes(make_project: Any) -> None:
     ws = make_project()
     with TestClient(create_app(ws.project_dir, auth=False, ws=ws)) as c:
