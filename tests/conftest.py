@@ -34,8 +34,24 @@ def demo_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from tests.contract.collect import frozen
 
     folder = tmp_path_factory.mktemp("demo") / "demo"
-    with frozen():
-        run_demo(folder, leads=DEMO_LEADS, seed=DEMO_SEED)
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        with frozen():
+            run_demo(folder, leads=DEMO_LEADS, seed=DEMO_SEED)
+        return folder
+    # on several processes: the first builds it once for all (the same seed and clock give the
+    # same demo), each process works on its own copy (a DuckDB file has one writer at a time)
+    import fcntl
+
+    shared = tmp_path_factory.getbasetemp().parent / "demo-shared"
+    shared.mkdir(exist_ok=True)
+    with (shared / "lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (shared / "built").exists():
+            with frozen():
+                run_demo(shared / "demo", leads=DEMO_LEADS, seed=DEMO_SEED)
+            (shared / "built").touch()
+        fcntl.flock(lock, fcntl.LOCK_UN)
+    shutil.copytree(shared / "demo", folder)
     return folder
 
 

@@ -180,16 +180,36 @@ class Store:
             self.con.disconnect()
 
     # -- tables -------------------------------------------------------------------------
+    def _catalog(self) -> dict[str, list[str]]:
+        """Every table of the session's schema with its column names, in order: one query
+        (asking per table costs a query each, on every open)."""
+        sql = (
+            "SELECT table_name, column_name FROM information_schema.columns "
+            "WHERE table_schema = current_schema() ORDER BY table_name, ordinal_position"
+        )
+        if self.dialect == "duckdb":
+            rows = self.con.con.execute(sql).fetchall()
+        else:
+            with self.con.con.cursor() as cur:
+                cur.execute(sql)
+                rows = cur.fetchall()
+            if not self._in_tx:
+                self.con.con.commit()
+        out: dict[str, list[str]] = {}
+        for table, column in rows:
+            out.setdefault(str(table), []).append(str(column))
+        return out
+
     def ensure_tables(self) -> None:
         self._columns.clear()
-        existing = set(self.con.list_tables())
+        catalog = self._catalog()
         wanted = {k.table: k.schema() for k in self.kinds.values()}
         wanted.update(SERVICE_TABLES)
         for name, schema in wanted.items():
-            if name not in existing:
+            if name not in catalog:
                 self.con.create_table(name, schema=schema)
             else:
-                have = self.con.table(name).schema()
+                have = catalog[name]
                 for col, dtype in schema.items():
                     if col not in have:  # a newly configured lead attribute
                         self._execute(

@@ -7,6 +7,7 @@ from __future__ import annotations
 import ibis
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -76,6 +77,7 @@ def check(con: ibis.BaseBackend, journeys: list, *, first_aggregate: bool = Fals
 CON = ibis.duckdb.connect()
 
 
+@pytest.mark.slow  # seconds or more (measured): not in the fast lane
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(journey, min_size=1, max_size=8))
 def test_row_credits_equal_a_pandas_reference(journeys):

@@ -276,7 +276,7 @@ def test_console_script_is_installed():
     assert "Traceback" not in done.stderr
 
 
-@pytest.mark.slow  # >= 6 s on the 2-core machine: not in the fast lane
+@pytest.mark.slow  # seconds or more (measured): not in the fast lane
 def test_demo_builds_a_project_and_prints_its_reports(tmp_path: Path, capsys):
     folder = tmp_path / "demo"
     code, out, _ = run(capsys, "demo", str(folder), "--leads", "3000", "--format", "json")

@@ -239,7 +239,7 @@ rows_strategy = st.lists(st.one_of(good_new, update, bad), min_size=1, max_size=
 _files = itertools.count()
 
 
-@pytest.mark.slow  # >= 6 s on the 2-core machine: not in the fast lane
+@pytest.mark.slow  # seconds or more (measured): not in the fast lane
 @settings(
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )

@@ -153,7 +153,7 @@ def test_reached_counts_never_grow_down_the_funnel(con, js):
     assert values == sorted(values, reverse=True)
 
 
-@pytest.mark.slow  # >= 6 s on the 2-core machine: not in the fast lane
+@pytest.mark.slow  # seconds or more (measured): not in the fast lane
 @SETTINGS
 @given(st.lists(journey, min_size=1, max_size=25), st.floats(0, 60), st.floats(0, 60))
 def test_a_wider_window_never_lowers_conversion(con, js, a, b):

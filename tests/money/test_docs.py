@@ -31,7 +31,7 @@ def ws(tmp_path_factory: pytest.TempPathFactory) -> Any:
     w.close()
 
 
-@pytest.mark.slow  # >= 6 s on the 2-core machine: not in the fast lane
+@pytest.mark.slow  # seconds or more (measured): not in the fast lane
 def test_every_column_is_documented(ws: Any) -> None:
     q1 = {"start": "2025-01-01", "end": "2025-03-31"}
     missing = []

@@ -113,7 +113,7 @@ def recorded(ws: Any) -> list[str]:
 FAST = {"backoff": 0.01, "timeout": 2.0}
 
 
-@pytest.mark.slow  # >= 6 s on the 2-core machine: not in the fast lane
+@pytest.mark.slow  # seconds or more (measured): not in the fast lane
 def test_alerts_sent_once_then_only_the_new(story: Any, receiver: Any) -> None:
     hook = receiver()
     # without a webhook: listed, nothing sent or recorded
@@ -179,7 +179,7 @@ def test_retry_after_a_timeout(story: Any, receiver: Any) -> None:
     assert len(recorded(story)) == 5
 
 
-@pytest.mark.slow  # >= 6 s on the 2-core machine: not in the fast lane
+@pytest.mark.slow  # seconds or more (measured): not in the fast lane
 @pytest.mark.parametrize("engine", [DUCKDB])
 def test_persistent_failure_records_nothing(story: Any, receiver: Any) -> None:
     hook = receiver([500] * 10)
@@ -203,6 +203,7 @@ def test_persistent_failure_records_nothing(story: Any, receiver: Any) -> None:
     assert story.report("alerts", webhook=back.url, as_of=AS_OF, **FAST).params["sent"] == 5
 
 
+@pytest.mark.slow  # seconds or more (measured): not in the fast lane
 @pytest.mark.parametrize("engine", [DUCKDB])
 def test_cli_alerts_exit_codes(story: Any, receiver: Any, capsys: Any) -> None:
     project = str(story.project_dir)
@@ -236,6 +237,7 @@ def test_cli_alerts_exit_codes(story: Any, receiver: Any, capsys: Any) -> None:
 GOAL = "goals:\n  - {name: march, start: 2025-03-01, end: 2025-03-31, counts: {mql: 100, sql: 1}}\n"
 
 
+@pytest.mark.slow  # seconds or more (measured): not in the fast lane
 @pytest.mark.parametrize("engine", [DUCKDB])
 def test_pacing_shortfalls_are_alerts(engine: str, make_project: Any, receiver: Any) -> None:
     text = sla_config(engine).replace("goals: []\n", GOAL)
@@ -280,7 +282,7 @@ def test_bad_arguments(story: Any) -> None:
 
 
 # -- docs ------------------------------------------------------------------------------------------
-@pytest.mark.slow  # >= 6 s on the 2-core machine: not in the fast lane
+@pytest.mark.slow  # seconds or more (measured): not in the fast lane
 @pytest.mark.parametrize("engine", [DUCKDB])
 def test_every_column_is_documented(engine: str, make_project: Any) -> None:
     from tests.planning.test_decay import CALLS as DECAY_CALLS

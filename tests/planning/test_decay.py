@@ -286,6 +286,7 @@ def test_not_enough_history(engine: str, make_project: Any) -> None:
         ws.report("decay", as_of="2024-01-01")
 
 
+@pytest.mark.slow  # seconds or more (measured): not in the fast lane
 @pytest.mark.parametrize("engine", ["duckdb:///leadledger.duckdb"])  # the CLI once
 def test_cli_decay_from_history(history: Any, capsys: Any) -> None:
     project = str(history.project_dir)

@@ -318,6 +318,7 @@ def test_unknown_sla_and_view_are_refused(story: Any) -> None:
         story.report("sla", view="brekaes")
 
 
+@pytest.mark.slow  # seconds or more (measured): not in the fast lane
 def test_cli_sla_json_and_rates(story: Any, capsys: pytest.CaptureFixture[str]) -> None:
     project = str(story.project_dir)
     story.close()

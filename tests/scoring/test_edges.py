@@ -63,6 +63,7 @@ def test_scoring_events_do_not_move_the_end_of_the_data(project: Path) -> None:
         assert before is not None and before < pd.Timestamp.now(tz="UTC").date()
 
 
+@pytest.mark.slow  # seconds or more (measured): not in the fast lane
 def test_rescoring_an_as_of_with_an_empty_points_ledger_changes_nothing(tmp_path: Path) -> None:
     folder = tmp_path / "pointless"
     init_project(folder, config_text=story_config(DUCK))

@@ -47,7 +47,7 @@ def test_predict_before_train_is_one_line(
     assert "Traceback" not in err
 
 
-@pytest.mark.slow  # >= 6 s on the 2-core machine: not in the fast lane
+@pytest.mark.slow  # seconds or more (measured): not in the fast lane
 def test_train_evaluate_predict_json_and_csv(
     capsys: pytest.CaptureFixture[str], project: Path
 ) -> None:

@@ -91,6 +91,7 @@ def test_saved_files_and_meta(trained: Any) -> None:
     assert fingerprint(df, ["lead_id", *fset.names, "label"]) == meta["data_fingerprint"]
 
 
+@pytest.mark.slow  # seconds or more (measured): not in the fast lane
 def test_predict_contract(trained: Any) -> None:
     ws, _ = trained
     report = ws.report("model_predict")

@@ -91,7 +91,7 @@ def test_rescoring_the_same_as_of_changes_nothing(ws: Any) -> None:
     assert any("nothing rewritten" in n for n in again.notes)
 
 
-@pytest.mark.slow  # >= 6 s on the 2-core machine: not in the fast lane
+@pytest.mark.slow  # seconds or more (measured): not in the fast lane
 def test_explain_adds_up_for_every_lead(ws: Any) -> None:
     ws.run(ScoreParams(as_of=AS_OF.isoformat()))
     for lead, want in EXPECTED.items():
@@ -130,7 +130,7 @@ def test_explain_unknown_lead_is_a_clear_error(ws: Any) -> None:
         ws.run(ExplainParams(lead_id="D", as_of=AS_OF.isoformat()))
 
 
-@pytest.mark.slow  # >= 6 s on the 2-core machine: not in the fast lane
+@pytest.mark.slow  # seconds or more (measured): not in the fast lane
 def test_recycled_when_the_score_falls_back(make_project: Any, engine: str) -> None:
     text = story_config(
         engine,

@@ -184,6 +184,7 @@ def test_json_equals_the_facade(
     assert body["rows"], f"{path} answered no rows on the demo"
 
 
+@pytest.mark.slow  # seconds or more (measured): not in the fast lane
 def test_model_evaluate_equals_the_facade(client: TestClient, demo_ws: Workspace) -> None:
     r = client.get("/api/v1/model/evaluate", params={"trees": "50", "split": "kfold", "folds": 3})
     assert r.status_code == 200, r.text
@@ -227,6 +228,7 @@ def cells(text: str, *, approx: bool = False) -> list[list[Any]]:
     return [[cell(v) for v in row] for row in csv.reader(io.StringIO(text))]
 
 
+@pytest.mark.slow  # seconds or more (measured): not in the fast lane
 def test_csv_of_the_main_table_and_of_companion_tables(
     client: TestClient, demo_ws: Workspace
 ) -> None:
@@ -356,7 +358,7 @@ def test_a_blank_as_of_means_now(client: TestClient, demo_ws: Workspace) -> None
     assert len(r.json()["rows"]) == len(demo_ws.report("alerts").frame)
 
 
-@pytest.mark.slow  # >= 6 s on the 2-core machine: not in the fast lane
+@pytest.mark.slow  # seconds or more (measured): not in the fast lane
 def test_json_equals_the_cli(demo_copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """What `leadledger … --format json` prints is what the API answers, byte for byte once
     parsed (the CLI runs first: on DuckDB one process holds the file)."""
@@ -398,7 +400,7 @@ def test_json_equals_the_cli(demo_copy: Path, capsys: pytest.CaptureFixture[str]
         ws.close()
 
 
-@pytest.mark.slow  # >= 6 s on the 2-core machine: not in the fast lane
+@pytest.mark.slow  # seconds or more (measured): not in the fast lane
 def test_goals_experiments_and_models(demo_copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """pace, experiments/{name} and model predict on a project with a goal, an experiment and a
     trained model (the shared demo has none)."""
@@ -452,6 +454,7 @@ def bearer(secret: str) -> dict[str, str]:
     return {"authorization": f"Bearer {secret}"}
 
 
+@pytest.mark.slow  # seconds or more (measured): not in the fast lane
 def test_auth_scopes_and_revocation(auth_client: tuple[TestClient, Workspace]) -> None:
     c, ws = auth_client
     _, admin = ws.token_create("admin", "root")

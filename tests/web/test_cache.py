@@ -159,7 +159,7 @@ def wait_idle(c: TestClient, rounds: int, timeout: float = 240) -> dict[str, Any
 WARM = ["/overview", "/funnel"]
 
 
-@pytest.mark.slow  # >= 6 s on the 2-core machine: not in the fast lane
+@pytest.mark.slow  # seconds or more (measured): not in the fast lane
 def test_the_warmer_computes_pages_before_anyone_asks(demo_copy: Path):
     ws = Workspace(demo_copy)
     app = create_app(demo_copy, auth=True, ws=ws, warm=WARM)
@@ -199,6 +199,7 @@ def test_leadledger_serve_warms_every_page_of_the_navigation(demo_ws: Workspace)
         assert warmer.defaults == [p for p, _ in NAV]
 
 
+@pytest.mark.slow  # seconds or more (measured): not in the fast lane
 def test_max_stale_serves_older_data_for_a_while_and_says_so(demo_copy: Path):
     ws = Workspace(demo_copy)
     with TestClient(create_app(demo_copy, auth=False, ws=ws, max_stale=300)) as c:
@@ -244,6 +245,7 @@ def test_max_stale_serves_older_data_for_a_while_and_says_so(demo_copy: Path):
     ws.close()
 
 
+@pytest.mark.slow  # seconds or more (measured): not in the fast lane
 def test_the_warmer_steps_aside_for_a_waiting_request(demo_copy: Path):
     from leadledger.web.cache import Warmer
 

@@ -127,7 +127,7 @@ def test_pages_refuse_a_bad_filter(client: TestClient) -> None:
 
 
 # -- Pipeline health ---------------------------------------------------------------------------
-@pytest.mark.slow  # >= 6 s on the 2-core machine: not in the fast lane
+@pytest.mark.slow  # seconds or more (measured): not in the fast lane
 def test_health_numbers_are_the_facades(
     client: TestClient, demo_ws: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -198,6 +198,7 @@ class Pager(HTMLParser):
             self._in = False
 
 
+@pytest.mark.slow  # seconds or more (measured): not in the fast lane
 def test_health_breaches_are_paged_most_late_first(client: TestClient, demo_ws: Workspace) -> None:
     """At most 50 breaches per page, in the CLI's order (per SLA, the most late first), with
     "showing a–b of N", page links that keep the filters, and the CSV link with all of them."""
@@ -356,7 +357,7 @@ def test_data_page_shows_quarantined_rows(make_project: Any, tmp_path: Path) -> 
     assert page.tables["imports"][0]["rejected"] == "1"
 
 
-@pytest.mark.slow  # >= 6 s on the 2-core machine: not in the fast lane
+@pytest.mark.slow  # seconds or more (measured): not in the fast lane
 def test_an_empty_project_gets_notes_not_crashes(make_project: Any) -> None:
     ws = make_project()
     with TestClient(create_app(ws.project_dir, auth=False, ws=ws)) as c:
@@ -530,6 +531,7 @@ def test_export_report_json_is_the_facades(
     assert set(body) >= {"rows", "params"}
 
 
+@pytest.mark.slow  # seconds or more (measured): not in the fast lane
 def test_executive_page_and_api_agree(
     client: TestClient, exec_report: tuple[dict[str, str], Report]
 ) -> None:
@@ -635,6 +637,7 @@ def test_a_maturing_last_cohort_shows_no_fall(story_ws: Workspace) -> None:
     assert "period: Apr 25; value: 0.0%; series: maturing" in chart
 
 
+@pytest.mark.slow  # seconds or more (measured): not in the fast lane
 def test_once_mature_the_same_cohort_is_a_real_change(story_ws: Workspace) -> None:
     """as of 30 May April's cohort is mature too: its change vs March is 0 ÷ 0.5 − 1 = −100 %."""
     rep = story_ws.report("executive", **RANGE, as_of="2025-05-30", maturity="30d")
@@ -697,6 +700,7 @@ def test_export_report_pdf(demo_source: Path, tmp_path: Path, client: TestClient
     assert r.headers["content-type"] == "application/pdf"
 
 
+@pytest.mark.slow  # seconds or more (measured): not in the fast lane
 def test_pdf_without_chromium_is_a_typed_error(
     demo_source: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 from leadledger.reports.experiments import ExperimentReportParams
@@ -38,6 +39,7 @@ def test_the_navigation_is_derived_from_the_pages() -> None:
     assert [p.order for p in PAGES] == sorted(p.order for p in PAGES)
 
 
+@pytest.mark.slow  # seconds or more (measured): not in the fast lane
 def test_each_page_is_served_under_its_declared_path_and_title(client: TestClient) -> None:
     for page in PAGES:
         r = client.get(page.path, headers=HTML)
@@ -69,6 +71,7 @@ def _overview(project: Path, ws: Any) -> str:
     return r.text
 
 
+@pytest.mark.slow  # seconds or more (measured): not in the fast lane
 def test_a_project_template_overrides_the_package_page(make_project: Any) -> None:
     ws = make_project()
     package_page = _overview(ws.project_dir, ws)
@@ -92,6 +95,7 @@ def test_a_project_template_overrides_the_package_page(make_project: Any) -> Non
     assert MARKER not in _overview(ws.project_dir, ws)
 
 
+@pytest.mark.slow  # seconds or more (measured): not in the fast lane
 def test_a_project_template_brands_the_executive_export(make_project: Any) -> None:
     """``templates/executive_report.html`` of the project is the exported board report, from
     the dashboard's download and from ``leadledger export report`` alike."""

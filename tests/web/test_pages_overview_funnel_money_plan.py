@@ -138,6 +138,7 @@ def test_funnel_page(client: TestClient, demo_ws: Workspace) -> None:
     assert len(plain_page.tables["stages"]) < len(page.tables["stages"])
 
 
+@pytest.mark.slow  # seconds or more (measured): not in the fast lane
 def test_money_page(client: TestClient, demo_ws: Workspace) -> None:
     page = parse(client, "/money?model=first_touch")
     costs = demo_ws.report("costs", period="month", by="channel")
@@ -184,6 +185,7 @@ def test_bad_input_is_a_typed_4xx(client: TestClient) -> None:
     assert r.status_code == 400 and 'data-error="invalid_argument"' in r.text
 
 
+@pytest.mark.slow  # seconds or more (measured): not in the fast lane
 def test_pages_handle_an_empty_project(make_project: Any) -> None:
     from leadledger.web.app import create_app
 
