@@ -26,6 +26,11 @@ DATASETS = Path(os.environ.get("LEADLEDGER_DATASETS", SHARED / "datasets"))
 _counter = itertools.count()
 
 
+#: A demo copied from the one built for every test process: its copy -> where it was built
+#: (the ledger's import rows name the files where they were imported).
+DEMO_BUILT_AT: dict[Path, Path] = {}
+
+
 @pytest.fixture(scope="session")
 def demo_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo project as ``leadledger demo --leads 3000`` builds it, on the frozen clock (do
@@ -52,6 +57,7 @@ def demo_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
             (shared / "built").touch()
         fcntl.flock(lock, fcntl.LOCK_UN)
     shutil.copytree(shared / "demo", folder)
+    DEMO_BUILT_AT[folder] = shared / "demo"
     return folder
 
 

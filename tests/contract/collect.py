@@ -79,8 +79,9 @@ def write_inputs(tmp: Path) -> None:
 def _placeholders(places: dict[str, Path]) -> list[tuple[str, str]]:
     pairs = []
     for name, path in places.items():
-        pairs.append((str(path.resolve()), "{" + name + "}"))
-        pairs.append((str(path), "{" + name + "}"))
+        label = "{" + name.split("@")[0] + "}"  # "demo@built": where the demo was built
+        pairs.append((str(path.resolve()), label))
+        pairs.append((str(path), label))
     return sorted(set(pairs), key=lambda p: -len(p[0]))
 
 

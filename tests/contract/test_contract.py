@@ -25,7 +25,12 @@ GOLDEN = C.load_golden()
 
 @pytest.fixture(scope="module")
 def places(demo_source: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    return C.prepare(demo_source, tmp_path_factory.mktemp("contract"))
+    from tests.conftest import DEMO_BUILT_AT
+
+    places = C.prepare(demo_source, tmp_path_factory.mktemp("contract"))
+    if demo_source in DEMO_BUILT_AT:  # a copy of the demo built for every test process
+        places["demo@built"] = DEMO_BUILT_AT[demo_source]
+    return places
 
 
 @pytest.fixture(scope="module")
