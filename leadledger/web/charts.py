@@ -156,6 +156,31 @@ def bar_chart(
     return chart(spec, chart_id=chart_id, title=title)
 
 
+def pace_chart(frame: pd.DataFrame) -> dict[str, Any]:
+    """The goal's pace: actual vs required per working day, a pair of bars per stage (a
+    symmetric log scale: stages differ by orders of magnitude)."""
+    pf = frame[["stage", "required_per_working_day", "actual_per_working_day"]]
+    long = pf.melt(id_vars=["stage"], var_name="measure", value_name="per_working_day")
+    return chart(
+        {
+            "data": {"values": records(long)},
+            "mark": "bar",
+            "encoding": {
+                "y": {"field": "stage", "type": "nominal", "sort": None, "title": None},
+                "yOffset": {"field": "measure"},
+                "x": {
+                    "field": "per_working_day",
+                    "type": "quantitative",
+                    "scale": {"type": "symlog"},
+                },
+                "color": {"field": "measure", "type": "nominal"},
+            },
+        },
+        chart_id="pace",
+        title="Pace: actual vs required per working day",
+    )
+
+
 def heatmap_chart(frame: pd.DataFrame, key: str, *, chart_id: str, title: str) -> dict[str, Any]:
     long = frame.melt(id_vars=[key], var_name="model", value_name="credit")
     long[key] = long[key].astype(object).where(long[key].notna(), "(none)")

@@ -19,7 +19,7 @@ from leadledger.reports.planning import PaceParams
 from leadledger.reports.registry import get, spec_for
 from leadledger.reports.result import Report, plain
 from leadledger.service import Workspace
-from leadledger.web.common import Filters, filters
+from leadledger.web.common import Filters, api_link, filters, table
 
 P = TypeVar("P", bound=Params)
 
@@ -82,10 +82,20 @@ def attempt(fn: Callable[[], Report]) -> tuple[Report | None, str | None]:
 
 def pace_of(ws: Workspace, as_of: Any, period: str) -> tuple[Report | None, str | None]:
     """The pace of the goal covering ``as_of`` for ``period``; else the reason there is none."""
-    try:
-        return ws.run(PaceParams(as_of=as_of, period=period)), None
-    except LeadledgerError as exc:
-        return None, f"vs goal: {exc.message}" + (f" ({exc.hint})" if exc.hint else "")
+    pace, why = attempt(lambda: ws.run(PaceParams(as_of=as_of, period=period)))
+    return pace, None if why is None else f"vs goal: {why}"
+
+
+def pace_table(pace: Report, as_of: Any, period: str) -> dict[str, Any]:
+    """The goal's pace as a page table, with the CSV of the same ``pace`` call."""
+    csv = api_link(api_path(PaceParams), None, as_of=plain(as_of), period=period, format="csv")
+    return table(
+        pace,
+        title=pace.title or "Pace",
+        csv=csv,
+        columns=pace.table_columns,
+        table_id="pace",
+    )
 
 
 def stage_order(ws: Workspace) -> list[str]:

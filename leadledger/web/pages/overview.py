@@ -14,7 +14,6 @@ from fastapi.responses import HTMLResponse, Response
 
 from leadledger.formatting import display, period_label
 from leadledger.reports.funnel import SourcedParams, StagesParams
-from leadledger.reports.planning import PaceParams
 from leadledger.reports.result import plain
 from leadledger.service import Workspace
 from leadledger.web.app import Read
@@ -26,6 +25,7 @@ from leadledger.web.pages._shared import (
     current_rows,
     kpi_cards,
     pace_of,
+    pace_table,
     stage_order,
 )
 
@@ -101,21 +101,7 @@ def overview(request: Request, st: Read, f: Filters = Depends(filters)) -> Respo
         )
     ]
     if pace is not None:
-        tables.append(
-            table(
-                pace,
-                title=pace.title or "Pace",
-                csv=api_link(
-                    api_path(PaceParams),
-                    None,
-                    as_of=plain(stages.params["to"]),
-                    period=f.period,
-                    format="csv",
-                ),
-                columns=pace.table_columns,
-                table_id="pace",
-            )
-        )
+        tables.append(pace_table(pace, stages.params["to"], f.period))
     tables.append(
         table(
             sourced,

@@ -11,13 +11,12 @@ from fastapi.responses import HTMLResponse, Response
 
 from leadledger.errors import LeadledgerError
 from leadledger.reports.funnel import StagesParams
-from leadledger.reports.planning import PaceParams, PlanParams, WhatifParams
-from leadledger.reports.result import plain
+from leadledger.reports.planning import PlanParams, WhatifParams
 from leadledger.service import Workspace
 from leadledger.web.app import Read
-from leadledger.web.charts import bar_chart, chart, records
+from leadledger.web.charts import bar_chart, pace_chart
 from leadledger.web.common import Filters, api_link, companion_tables, filters, render, table
-from leadledger.web.pages._shared import Page, api_path, blank, pace_of, resolved
+from leadledger.web.pages._shared import Page, api_path, blank, pace_of, pace_table, resolved
 
 PAGE = Page(path="/plan", title="Plan", order=40)
 router = APIRouter(include_in_schema=False)
@@ -108,43 +107,8 @@ def plan(
             )
         )
     if pace is not None:
-        tables.append(
-            table(
-                pace,
-                title=pace.title or "Pace",
-                csv=api_link(
-                    api_path(PaceParams),
-                    None,
-                    as_of=plain(d["as_of"]),
-                    period=f.period,
-                    format="csv",
-                ),
-                columns=pace.table_columns,
-                table_id="pace",
-            )
-        )
-        pf = pace.frame[["stage", "required_per_working_day", "actual_per_working_day"]]
-        long = pf.melt(id_vars=["stage"], var_name="measure", value_name="per_working_day")
-        charts.append(
-            chart(
-                {
-                    "data": {"values": records(long)},
-                    "mark": "bar",
-                    "encoding": {
-                        "y": {"field": "stage", "type": "nominal", "sort": None, "title": None},
-                        "yOffset": {"field": "measure"},
-                        "x": {
-                            "field": "per_working_day",
-                            "type": "quantitative",
-                            "scale": {"type": "symlog"},
-                        },
-                        "color": {"field": "measure", "type": "nominal"},
-                    },
-                },
-                chart_id="pace",
-                title="Pace: actual vs required per working day",
-            )
-        )
+        tables.append(pace_table(pace, d["as_of"], f.period))
+        charts.append(pace_chart(pace.frame))
     if wi is not None:
         wq = {"set": levers} if levers else {}
         tables.append(
