@@ -41,8 +41,10 @@ from leadledger.errors import ImportFileError
 from leadledger.ledger.clock import DAY, seconds_between
 from leadledger.ledger.derived import (
     Tables,
-    current_deals,
     current_leads,
+    deal_credits,
+    deal_stage_entries,
+    deal_targets,
     in_local_days,
     stage_entries,
 )
@@ -87,8 +89,15 @@ class JourneySet:
 # -- the ledger ------------------------------------------------------------------------------
 def _entries(tables: Tables, cfg: ProjectConfig, stage: str) -> ir.Table:
     """Entries into ``stage`` (lead_id, entered_at). Only the first stage needs the leads'
-    creation (the field-wise lead merge); any other stage is read from the stage events."""
-    e = stage_entries(tables, cfg) if stage == cfg.stage_keys[0] else tables["stage_events"]
+    creation (the field-wise lead merge) and only the stages deals enter need the deals; any
+    other stage is read from the stage events."""
+    if stage == cfg.stage_keys[0]:
+        e = stage_entries(tables, cfg)
+    else:
+        e = tables["stage_events"].select("lead_id", "stage", "entered_at", "reason")
+        from_deals = deal_stage_entries(tables, cfg)
+        if from_deals is not None and stage in deal_targets(cfg).values():
+            e = e.union(from_deals, distinct=False)
     e = e.filter(e.stage == stage)
     return e.select("lead_id", "entered_at")
 
@@ -114,7 +123,9 @@ def conversions(
         return first.mutate(
             value=ibis.literal(1.0), deals_without_amount=ibis.literal(0).cast("int64")
         )
-    d = current_deals(tables)
+    # each contact's credited share of its deals (deal_contacts.credit): a deal's shares sum to
+    # its amount
+    d = deal_credits(tables, cfg)
     d = d.filter(d.lead_id.notnull())
     if stage == "customer":
         d = d.filter(d.status == "won")

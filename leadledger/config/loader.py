@@ -267,6 +267,8 @@ def _cross_rules(cfg: ProjectConfig, data: Any, file: str) -> list[ConfigIssue]:
     if len(set(cfg.attributes)) != len(cfg.attributes):
         add("attribute_duplicate", "an attribute is listed twice", ("attributes",))
     _planning_rules(cfg, add, decay_given=isinstance(data, dict) and "decay" in data)
+    given_deals = data.get("deal_stages") if isinstance(data, dict) else None
+    _deal_rules(cfg, add, given=given_deals if isinstance(given_deals, dict) else {})
     _scoring_rules(cfg, add)
     given = data.get("attribution") if isinstance(data, dict) else None
     _money_rules(cfg, add, conversion_given=isinstance(given, dict) and "conversion" in given)
@@ -392,6 +394,47 @@ def _planning_rules(cfg: ProjectConfig, add: AddIssue, *, decay_given: bool) -> 
                 ("experiments", i, "end"),
             )
         where(exp.where, ("experiments", i, "where"))
+
+
+def _deal_rules(cfg: ProjectConfig, add: AddIssue, *, given: dict[str, Any]) -> None:
+    """``deal_stages``: the stages a deal enters must exist (the defaults, opportunity, customer
+    and lost, are checked only when written: a funnel without them is valid and deals then enter
+    no stage there); deal stage keys and source values are unique."""
+    ds = cfg.deal_stages
+    targets = (
+        ("created", ds.created, cfg.stage_keys),
+        ("won", ds.won, cfg.stage_keys),
+        ("lost", ds.lost, cfg.side_state_keys),
+    )
+    for name, value, valid in targets:
+        if value is None or name not in given or value in valid:
+            continue
+        what = "funnel stage" if name != "lost" else "side state"
+        add(
+            "deal_stage_target_unknown",
+            f"deal_stages.{name} '{value}' is not a {what}",
+            ("deal_stages", name),
+            hint=did_you_mean(value, valid) or f"{what}s: {', '.join(valid)}",
+        )
+    keys: set[str] = set()
+    values: dict[str, str] = {}
+    for i, st in enumerate(ds.stages):
+        if st.key in keys:
+            add(
+                "deal_stage_duplicate",
+                f"deal stage '{st.key}' is defined twice",
+                ("deal_stages", "stages", i, "key"),
+            )
+        keys.add(st.key)
+        for j, value in enumerate([st.key, *st.source_values]):
+            folded = value.casefold()
+            if folded in values and values[folded] != st.key:
+                add(
+                    "deal_stage_value_ambiguous",
+                    f"deal stage value '{value}' maps to both '{values[folded]}' and '{st.key}'",
+                    ("deal_stages", "stages", i, "source_values", max(j - 1, 0)),
+                )
+            values[folded] = st.key
 
 
 def _money_rules(cfg: ProjectConfig, add: AddIssue, *, conversion_given: bool) -> None:

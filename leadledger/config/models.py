@@ -333,6 +333,145 @@ class Experiment(Strict):
     _key = field_validator("name")(_check_key)
 
 
+DealStatus = Literal["open", "won", "lost"]
+
+
+class DealStage(Strict):
+    """One stage of the CRM's deal pipeline (HubSpot deal stage, Salesforce opportunity stage)."""
+
+    key: str = Field(description="The stage's key (lower_snake_case), shown in reports.")
+    label: str | None = Field(default=None, description="Display name.")
+    status: DealStatus = Field(
+        default="open",
+        description="What a deal in this stage is: `open`, `won` or `lost`. A deal row's own "
+        "`status` column, when the file has one, wins over its stage.",
+    )
+    probability: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="The chance (0–1) that a deal in this stage is won, for the weighted "
+        "pipeline. Null: measured from the deals' own history.",
+    )
+    source_values: list[str] = Field(
+        default_factory=list,
+        description="Names the CRM uses for this stage (internal value and label, e.g. "
+        "`closedwon`, `Closed Won`), matched case-insensitively; the key always matches.",
+    )
+
+    _key = field_validator("key")(_check_key)
+
+
+class DealStages(Strict):
+    """How deals drive the funnel: a deal's creation, win and loss are stage entries of every
+    contact linked to it, derived from the deals table (never copied into stage events)."""
+
+    created: str | None = Field(
+        default="opportunity",
+        description="The stage every linked contact enters when a deal is created (its "
+        "`created_at`). Null: deal creation enters no stage.",
+    )
+    won: str | None = Field(
+        default="customer",
+        description="The stage every linked contact enters when a deal is won (its `closed_at`). "
+        "Null: none.",
+    )
+    lost: str | None = Field(
+        default="lost",
+        description="The side state a contact enters when all its deals are closed lost (at "
+        "the last one's `closed_at`): it closes the open stage. A contact with another deal "
+        "open or won is not lost. Null: none.",
+    )
+    stages: list[DealStage] = Field(
+        default_factory=lambda: default_deal_stages(),
+        description="The CRM's deal stages, in pipeline order (several pipelines may be listed "
+        "one after the other). A deal's `stage` is matched against the keys and source values; "
+        "a deal whose stage no entry knows and which has no `status` counts in no stage and is "
+        "listed by `leadledger check`. Default: HubSpot's default sales pipeline and "
+        "Salesforce's standard opportunity stages.",
+    )
+
+    def value_map(self) -> dict[str, DealStage]:
+        """Source value or key (case-folded) → the deal stage."""
+        mapping: dict[str, DealStage] = {}
+        for st in self.stages:
+            mapping[st.key.casefold()] = st
+            for value in st.source_values:
+                mapping[value.casefold()] = st
+        return mapping
+
+
+CreditMode = Literal["equal", "primary", "role"]
+
+
+class DealContacts(Strict):
+    """How a deal is linked to its contacts, and how its money is shared among them."""
+
+    separators: str = Field(
+        default=";,",
+        description="Characters that separate several ids in a deal's `contact_ids` column "
+        "(HubSpot's `Associated Contact IDs` = `11440;70238`).",
+    )
+    credit: CreditMode = Field(
+        default="equal",
+        description="How attribution, ROI and sourced share credit a deal's amount to its "
+        "contacts: `equal` (every contact the same share), `primary` (the primary contact; a "
+        "deal with none marked primary shares equally) or `role` (by `role_weights`). The "
+        "credits of a deal always sum to its amount.",
+    )
+    role_weights: dict[str, float] = Field(
+        default_factory=dict,
+        description="`credit: role`: the weight of each contact role (e.g. `{Decision Maker: 3, "
+        "Influencer: 1}`), matched case-insensitively; a role not listed, or none, weighs "
+        "`other_role_weight`.",
+    )
+    other_role_weight: float = Field(
+        default=1.0, ge=0, description="`credit: role`: the weight of an unlisted role."
+    )
+
+    @field_validator("role_weights")
+    @classmethod
+    def _weights(cls, value: dict[str, float]) -> dict[str, float]:
+        for role, w in value.items():
+            if w < 0:
+                raise ValueError(f"role weight of '{role}' must not be negative")
+        return value
+
+
+def default_deal_stages() -> list[DealStage]:
+    """HubSpot's default sales pipeline (internal values and labels, HubSpot's default
+    probabilities) and Salesforce's standard opportunity stages (their default probabilities)."""
+
+    def st(key: str, status: DealStatus, p: float, *values: str) -> DealStage:
+        return DealStage(key=key, status=status, probability=p, source_values=list(values))
+
+    return [
+        st("appointment_scheduled", "open", 0.2, "appointmentscheduled", "Appointment Scheduled"),
+        st("qualified_to_buy", "open", 0.4, "qualifiedtobuy", "Qualified To Buy"),
+        st(
+            "presentation_scheduled", "open", 0.6, "presentationscheduled", "Presentation Scheduled"
+        ),
+        st(
+            "decision_maker_bought_in",
+            "open",
+            0.8,
+            "decisionmakerboughtin",
+            "Decision Maker Bought-In",
+        ),
+        st("contract_sent", "open", 0.9, "contractsent", "Contract Sent"),
+        st("prospecting", "open", 0.1, "Prospecting"),
+        st("qualification", "open", 0.1, "Qualification"),
+        st("needs_analysis", "open", 0.2, "Needs Analysis"),
+        st("value_proposition", "open", 0.5, "Value Proposition"),
+        st("id_decision_makers", "open", 0.6, "Id. Decision Makers"),
+        st("perception_analysis", "open", 0.7, "Perception Analysis"),
+        st("proposal", "open", 0.75, "Proposal/Price Quote"),
+        st("negotiation", "open", 0.9, "Negotiation/Review"),
+        st("closed_won", "won", 1.0, "closedwon", "Closed Won", "won"),
+        st("closed_lost", "lost", 0.0, "closedlost", "Closed Lost", "lost"),
+    ]
+
+
 class Costs(Strict):
     """How costs are read: untagged spend and the reporting of cost per stage."""
 
@@ -660,6 +799,15 @@ class ProjectConfig(Strict):
         description="Benchmark for the marketing-sourced share report.",
     )
 
+    deal_stages: DealStages = Field(
+        default_factory=DealStages,
+        description="How deals drive the funnel (deal created → opportunity, won → customer, "
+        "all lost → lost) and the CRM's deal stages.",
+    )
+    deal_contacts: DealContacts = Field(
+        default_factory=DealContacts,
+        description="How deals are linked to contacts and how a deal's amount is credited.",
+    )
     sales_touch_kinds: list[str] = Field(
         default_factory=lambda: ["call", "meeting", "sales_email"],
         description="Touch kinds that are a sales follow-up (they stop SLA clocks and date the "

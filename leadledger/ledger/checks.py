@@ -15,7 +15,15 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from leadledger.config.models import ProjectConfig
-from leadledger.ledger.derived import Tables, at_col, current_deals, current_leads, journeys
+from leadledger.ledger.derived import (
+    Tables,
+    at_col,
+    current_deals,
+    current_leads,
+    deal_links,
+    journeys,
+)
+from leadledger.suggest import did_you_mean
 
 
 @dataclasses.dataclass(frozen=True)
@@ -23,8 +31,11 @@ class Check:
     code: str
     severity: str  # "warning" or "info"
     title: str
-    #: ``(tables, config, now) -> findings`` (``now``: the report's clock, in UTC)
+    #: ``(tables, config, now) -> findings`` (``now``: the report's clock, in UTC); findings
+    #: with an ``amount`` column have their amounts summed in the report's note
     find: Callable[[Tables, ProjectConfig, pd.Timestamp], ir.Table]
+    #: ``(listed rows, config) -> rows``: adds what only Python knows (a did-you-mean)
+    explain: Callable[[pd.DataFrame, ProjectConfig], pd.DataFrame] | None = None
 
 
 def _str(v: ir.Value) -> ir.StringValue:
@@ -68,11 +79,14 @@ def stage_backwards(t: Tables, cfg: ProjectConfig, now: pd.Timestamp) -> ir.Tabl
 
 
 def deal_won_before_first_contact(t: Tables, cfg: ProjectConfig, now: pd.Timestamp) -> ir.Table:
-    deals = current_deals(t)
+    """A won deal closed before a linked contact's first contact (creation or touch)."""
+    deals = current_deals(t, cfg).drop("lead_id")
+    links = deal_links(t, cfg).select("deal_id", "lead_id")
+    deals = deals.join(links, "deal_id")
     leads = current_leads(t)
     touches = t["touches"].filter(lambda x: x.lead_id.notnull())
     first_touch = touches.group_by("lead_id").agg(first_touch_at=touches.at.min())
-    won = deals.filter((deals.status == "won") & deals.lead_id.notnull())
+    won = deals.filter(deals.status == "won")
     j = won.left_join(leads.select("lead_id", "created_at"), "lead_id").drop("lead_id_right")
     j = j.left_join(first_touch, "lead_id").drop("lead_id_right")
     first_contact = ibis.least(j.created_at_right, j.first_touch_at)
@@ -89,8 +103,8 @@ def deal_won_before_first_contact(t: Tables, cfg: ProjectConfig, now: pd.Timesta
 
 
 def deal_closed_before_created(t: Tables, cfg: ProjectConfig, now: pd.Timestamp) -> ir.Table:
-    d = current_deals(t)
-    d = d.filter(d.closed_at.notnull() & (d.closed_at < d.created_at))
+    d = current_deals(t, cfg)
+    d = d.filter(d.status.isin(["won", "lost"]) & (d.closed_at < d.created_at))
     return d.select(
         id=d.deal_id,
         at=d.closed_at,
@@ -123,12 +137,78 @@ def orphan_stage_events(t: Tables, cfg: ProjectConfig, now: pd.Timestamp) -> ir.
 
 
 def orphan_deals(t: Tables, cfg: ProjectConfig, now: pd.Timestamp) -> ir.Table:
-    d = current_deals(t).filter(lambda x: x.lead_id.notnull())
-    o = d.anti_join(current_leads(t).select("lead_id"), "lead_id")
+    """A deal's link to a contact id that is not a lead (the link is kept: the lead may come
+    with a later import)."""
+    d = current_deals(t, cfg).select("deal_id", "created_at")
+    links = deal_links(t, cfg).select("deal_id", "lead_id")
+    o = d.join(links, "deal_id").anti_join(current_leads(t).select("lead_id"), "lead_id")
     return o.select(
         id=o.deal_id,
         at=o.created_at,
-        detail="deal for lead " + o.lead_id + ", which is not in the leads table",
+        detail="deal linked to contact " + o.lead_id + ", which is not in the leads table",
+    )
+
+
+def deal_without_contact(t: Tables, cfg: ProjectConfig, now: pd.Timestamp) -> ir.Table:
+    """A deal linked to no known lead: imported, but it drives no stage and credits no
+    channel (its amount is in the note)."""
+    d = current_deals(t, cfg)
+    links = deal_links(t, cfg).select("deal_id", "lead_id")
+    known = links.semi_join(current_leads(t).select("lead_id"), "lead_id")
+    o = d.anti_join(known, "deal_id")
+    return o.select(
+        id=o.deal_id,
+        at=o.created_at,
+        detail=o.status.fill_null("status unknown"),
+        amount=o.amount.fill_null(0.0),
+    )
+
+
+def _amount_detail(rows: pd.DataFrame, cfg: ProjectConfig) -> pd.DataFrame:
+    out = rows.copy()
+    out["detail"] = [
+        f"no contact of this deal is a lead ({status}, amount {float(amount):,.2f} "
+        f"{cfg.currency}): link it with contact_ids, lead_id or a deal_contacts import"
+        for status, amount in zip(out["detail"], out["amount"], strict=True)
+    ]
+    return out
+
+
+def deal_stage_unknown(t: Tables, cfg: ProjectConfig, now: pd.Timestamp) -> ir.Table:
+    """Deals whose stage no ``deal_stages`` entry knows and that have no status: counted in no
+    stage until the stage is mapped (never guessed). One finding per stage."""
+    d = current_deals(t, cfg)
+    d = d.filter(d.status.isnull() & d.stage.notnull())
+    g = d.group_by("stage").agg(n=d.count(), first=d.created_at.min(), amount=d.amount.sum())
+    return g.select(
+        id=g.stage,
+        at=g.first,
+        detail=_str(g.n) + " deal(s) in a stage deal_stages.stages does not know",
+        amount=g.amount.fill_null(0.0),
+    )
+
+
+def _stage_hint(rows: pd.DataFrame, cfg: ProjectConfig) -> pd.DataFrame:
+    known = list(cfg.deal_stages.value_map())
+    out = rows.copy()
+    hints = []
+    for stage, detail in zip(out["id"], out["detail"], strict=True):
+        hint = did_you_mean(str(stage).casefold(), known)
+        hints.append(
+            f"{detail}; {hint}" if hint else f"{detail}; add it to deal_stages.stages (status)"
+        )
+    out["detail"] = hints
+    return out
+
+
+def deal_contact_unknown_deal(t: Tables, cfg: ProjectConfig, now: pd.Timestamp) -> ir.Table:
+    """An imported deal-contact link whose deal is not in the deals table."""
+    dc = t["deal_contacts"]
+    o = dc.anti_join(current_deals(t, cfg).select("deal_id"), "deal_id")
+    return o.select(
+        id=o.deal_id,
+        at=o.imported_at,
+        detail="contact " + o.lead_id + " linked to a deal that is not in the deals table",
     )
 
 
@@ -192,7 +272,27 @@ CHECKS = (
     ),
     Check("duplicate_identity", "warning", "several leads share an e-mail", duplicate_identity),
     Check("orphan_stage_event", "warning", "stage event for an unknown lead", orphan_stage_events),
-    Check("orphan_deal", "info", "deal for an unknown lead", orphan_deals),
+    Check("orphan_deal", "info", "deal linked to an unknown lead", orphan_deals),
+    Check(
+        "deal_without_contact",
+        "warning",
+        "deal with no contact in the ledger",
+        deal_without_contact,
+        explain=_amount_detail,
+    ),
+    Check(
+        "deal_stage_unknown",
+        "warning",
+        "deal stage not in deal_stages",
+        deal_stage_unknown,
+        explain=_stage_hint,
+    ),
+    Check(
+        "deal_contact_unknown_deal",
+        "info",
+        "deal-contact link for an unknown deal",
+        deal_contact_unknown_deal,
+    ),
     Check("unknown_channel", "warning", "channel not in the config", unknown_channel),
     Check("unknown_reason", "info", "reason code not in the config", unknown_reason),
     Check("future_date", "warning", "stage entered in the future", future_dates),

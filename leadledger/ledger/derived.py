@@ -69,8 +69,123 @@ def current_leads(tables: Tables) -> ir.Table:
     return single.select(*merged.columns).union(merged, distinct=False)
 
 
-def current_deals(tables: Tables) -> ir.Table:
-    return current(tables["deals"], ["deal_id"])
+def current_deals(tables: Tables, cfg: ProjectConfig) -> ir.Table:
+    """Each deal's latest version, its ``status`` resolved: the row's own status where it has
+    one, else its CRM stage's (``deal_stages.stages``, matched case-insensitively); NULL for a
+    deal whose stage no entry knows (counted in no stage; ``leadledger check`` lists it)."""
+    d = current(tables["deals"], ["deal_id"])
+    return d.mutate(status=d.status.coalesce(deal_stage_status(d.stage, cfg)))
+
+
+def deal_stage_status(stage: ir.StringValue, cfg: ProjectConfig) -> ir.StringValue:
+    """The status (open, won, lost) a CRM deal stage stands for; NULL for an unknown stage."""
+    by_status: dict[str, list[str]] = {}
+    for value, st in cfg.deal_stages.value_map().items():
+        by_status.setdefault(st.status, []).append(value)
+    folded = stage.strip().lower()
+    branches = [(folded.isin(values), ibis.literal(status)) for status, values in by_status.items()]
+    if not branches:
+        return ibis.null().cast("string")
+    return ibis.cases(*branches, else_=ibis.null().cast("string"))
+
+
+def deal_links(tables: Tables, cfg: ProjectConfig) -> ir.Table:
+    """Every (deal, contact) link, from the deal row's ``lead_id`` (its primary contact), its
+    multi-valued ``contact_ids`` (split on ``deal_contacts.separators``) and the imported
+    ``deal_contacts`` (role, is_primary), one row per pair.
+
+    Columns: deal_id, lead_id, role, is_primary, weight (the contact's share of the deal's
+    credit under ``deal_contacts.credit``; a deal's weights sum to 1), counted (true on exactly
+    one link per deal: the primary contact, else the lowest id — where a deal is counted once,
+    by a contact's attribute)."""
+    d = current(tables["deals"], ["deal_id"])
+    parts = [
+        d.filter(d.lead_id.notnull() & (d.lead_id.strip() != "")).select(
+            deal_id=d.deal_id,
+            lead_id=d.lead_id.strip(),
+            role=ibis.null().cast("string"),
+            is_primary=ibis.literal(1),
+        )
+    ]
+    seps = cfg.deal_contacts.separators
+    if seps:
+        ids = d.contact_ids
+        for sep in seps[1:]:
+            ids = ids.replace(sep, seps[0])
+        listed = d.filter(d.contact_ids.notnull()).select(
+            deal_id=d.deal_id, _id=ids.split(seps[0]).unnest()
+        )
+        listed = listed.filter(listed._id.strip() != "")
+        parts.append(
+            listed.select(
+                deal_id=listed.deal_id,
+                lead_id=listed._id.strip(),
+                role=ibis.null().cast("string"),
+                is_primary=ibis.literal(0),
+            )
+        )
+    dc = current(tables["deal_contacts"], ["deal_id", "lead_id"])
+    parts.append(
+        dc.select(
+            deal_id=dc.deal_id,
+            lead_id=dc.lead_id.strip(),
+            role=dc.role,
+            is_primary=ibis.cases((dc.is_primary, 1), else_=0),
+        )
+    )
+    u = ibis.union(*parts, distinct=False)
+    links = u.group_by(["deal_id", "lead_id"]).agg(role=u.role.max(), _p=u.is_primary.max())
+    w = _credit_weight(links, cfg)
+    links = links.mutate(_w=w)
+    per_deal = ibis.window(group_by=links.deal_id)
+    first = ibis.window(group_by=links.deal_id, order_by=[ibis.desc(links._p), links.lead_id])
+    total = links._w.sum().over(per_deal)
+    n = links.count().over(per_deal).cast("float64")
+    return links.select(
+        "deal_id",
+        "lead_id",
+        "role",
+        is_primary=links._p == 1,
+        weight=ibis.cases((total > 0, links._w / total), else_=1.0 / n),
+        counted=ibis.row_number().over(first) == 0,
+    )
+
+
+def _credit_weight(links: ir.Table, cfg: ProjectConfig) -> ir.FloatingValue:
+    """A link's unnormalised credit weight (``deal_links`` divides by the deal's total; a deal
+    whose weights are all 0 — ``primary`` with no primary contact — shares equally)."""
+    dc = cfg.deal_contacts
+    if dc.credit == "primary":
+        return links._p.cast("float64")
+    if dc.credit == "role":
+        role = links.role.strip().lower()
+        branches = [
+            (role == name.strip().casefold(), ibis.literal(float(weight)))
+            for name, weight in dc.role_weights.items()
+        ]
+        other = ibis.literal(float(dc.other_role_weight))
+        return ibis.cases(*branches, else_=other) if branches else other
+    return ibis.literal(1.0)
+
+
+def deal_credits(tables: Tables, cfg: ProjectConfig) -> ir.Table:
+    """The current deals, one row per linked contact: every column of :func:`current_deals`
+    with ``lead_id`` the contact's, ``amount`` the contact's credited share of the deal's
+    amount (``weight`` × amount: a deal's rows sum to its amount), ``deal_amount``, ``weight``
+    and ``counted`` (one row per deal). A deal with no contact has one row with a NULL
+    ``lead_id``, its whole amount and ``counted``: money is never lost on the way."""
+    d = current_deals(tables, cfg)
+    links = deal_links(tables, cfg)
+    j = d.left_join(links, d.deal_id == links.deal_id)
+    cols = [d[c] for c in d.columns if c not in ("lead_id", "amount")]
+    return j.select(
+        *cols,
+        lead_id=links.lead_id,
+        amount=d.amount * links.weight.coalesce(1.0),
+        deal_amount=d.amount,
+        weight=links.weight.coalesce(1.0),
+        counted=links.counted.coalesce(True),
+    )
 
 
 def current_costs(tables: Tables) -> ir.Table:
@@ -81,9 +196,11 @@ def current_traffic(tables: Tables) -> ir.Table:
     return current(tables["traffic"], TRAFFIC_KEY)
 
 
-def stage_entries(tables: Tables, cfg: ProjectConfig) -> ir.Table:
-    """Every stage entry: the stage events plus each lead's creation as entry into the first
-    stage. Columns: lead_id, stage, entered_at, reason."""
+def stage_entries(tables: Tables, cfg: ProjectConfig, *, as_of: object | None = None) -> ir.Table:
+    """Every stage entry: the stage events, each lead's creation as entry into the first
+    stage, and the entries deals make (:func:`deal_stage_entries`). Columns: lead_id, stage,
+    entered_at, reason. ``as_of``: the deals as they stood then (an entry after it may remain:
+    callers filter entries by time)."""
     ev = tables["stage_events"].select("lead_id", "stage", "entered_at", "reason")
     leads = current_leads(tables)
     created = leads.select(
@@ -92,7 +209,91 @@ def stage_entries(tables: Tables, cfg: ProjectConfig) -> ir.Table:
         entered_at=leads.created_at,
         reason=ibis.null().cast("string"),
     )
-    return ev.union(created, distinct=False)
+    parts = [ev, created]
+    from_deals = deal_stage_entries(tables, cfg, as_of=as_of)
+    if from_deals is not None:
+        parts.append(from_deals)
+    return ibis.union(*parts, distinct=False)
+
+
+def deal_targets(cfg: ProjectConfig) -> dict[str, str]:
+    """``created``/``won``/``lost`` → the stage or side state a deal makes its contacts enter,
+    for the targets this project has (a funnel without ``opportunity`` gets no creation
+    entries; ``leadledger validate`` says so when ``deal_stages`` names a missing one)."""
+    ds = cfg.deal_stages
+    out: dict[str, str] = {}
+    for name, value, valid in (
+        ("created", ds.created, cfg.stage_keys),
+        ("won", ds.won, cfg.stage_keys),
+        ("lost", ds.lost, cfg.side_state_keys),
+    ):
+        if value is not None and value in valid:
+            out[name] = value
+    return out
+
+
+def deal_stage_entries(
+    tables: Tables, cfg: ProjectConfig, *, as_of: object | None = None
+) -> ir.Table | None:
+    """The stage entries deals make, for every contact linked to them (derived from the deals
+    as they are now, so a re-imported deal that changed status changes the funnel):
+
+    - created → ``deal_stages.created`` (``opportunity``) at the deal's ``created_at``;
+    - won → ``deal_stages.won`` (``customer``) at its ``closed_at``;
+    - all of a contact's deals lost → ``deal_stages.lost`` at the last one's ``closed_at`` (a
+      contact with another deal open or won is not lost).
+
+    A deal whose status is unknown (a stage no ``deal_stages`` entry knows) makes none, nor
+    does a link to a contact that is not in the leads table.
+    ``as_of``: only deals created by then; one closed after it is open then. Columns: lead_id,
+    stage, entered_at, reason. None when the project has no stage for deals to enter."""
+    targets = deal_targets(cfg)
+    if not targets:
+        return None
+    d = current_deals(tables, cfg)
+    d = d.filter(d.status.notnull())
+    status = d.status
+    if as_of is not None:
+        cut = ibis.literal(as_of).cast(d.created_at.type())
+        d = d.filter(d.created_at <= cut)
+        status = ibis.cases(
+            ((d.status != "open") & (d.closed_at <= cut), d.status), else_=ibis.literal("open")
+        )
+    d = d.select("deal_id", "created_at", "closed_at", _status=status)
+    # a link to a contact that is not a lead is kept (the lead may come later; ``check`` lists
+    # it) but makes no entry: only leads are in the funnel
+    links = deal_links(tables, cfg).select("deal_id", "lead_id")
+    links = links.semi_join(current_leads(tables).select("lead_id"), "lead_id")
+    j = d.join(links, "deal_id")
+    null = ibis.null().cast("string")
+    parts = []
+    if "created" in targets:
+        parts.append(
+            j.select(
+                "lead_id",
+                stage=ibis.literal(targets["created"]),
+                entered_at=j.created_at,
+                reason=null,
+            )
+        )
+    if "won" in targets:
+        won = j.filter((j._status == "won") & j.closed_at.notnull())
+        parts.append(
+            won.select(
+                "lead_id", stage=ibis.literal(targets["won"]), entered_at=won.closed_at, reason=null
+            )
+        )
+    if "lost" in targets:
+        g = j.group_by("lead_id").agg(
+            _n=j.count(),
+            _lost=(j._status == "lost").sum(),
+            _at=j.closed_at.max(where=j._status == "lost"),
+        )
+        g = g.filter((g._n == g._lost) & g._at.notnull())
+        parts.append(
+            g.select("lead_id", stage=ibis.literal(targets["lost"]), entered_at=g._at, reason=null)
+        )
+    return ibis.union(*parts, distinct=False) if len(parts) > 1 else parts[0]
 
 
 #: Sources of stage events leadledger derives from the ledger itself (``leadledger score``'s MQL
@@ -141,7 +342,7 @@ def journeys(
     that instant: the ledger as it was then.
     """
     skip = cfg.count_skipped_stages if count_skipped is None else count_skipped
-    entries = stage_entries(tables, cfg)
+    entries = stage_entries(tables, cfg, as_of=as_of)
     if as_of is not None:
         entries = entries.filter(entries.entered_at <= as_of)
     aggs: dict[str, ir.Value] = {}

@@ -19,12 +19,13 @@ from leadledger.config.models import CORE_LEAD_FIELDS, ProjectConfig
 
 TS = dt.Timestamp(timezone="UTC")
 STR = dt.string
-KINDS = ("leads", "stages", "touches", "deals", "costs", "traffic")
+KINDS = ("leads", "stages", "touches", "deals", "deal_contacts", "costs", "traffic")
 TABLE_OF_KIND = {
     "leads": "leads",
     "stages": "stage_events",
     "touches": "touches",
     "deals": "deals",
+    "deal_contacts": "deal_contacts",
     "costs": "costs",
     "traffic": "traffic",
 }
@@ -130,10 +131,33 @@ def kinds(cfg: ProjectConfig) -> dict[str, Kind]:
             "deals",
             (
                 Field("deal_id", STR, True),
-                Field("lead_id", STR),
+                Field(
+                    "lead_id",
+                    STR,
+                    doc="the deal's (primary) contact; more contacts come from contact_ids or a "
+                    "deal_contacts import",
+                ),
+                Field(
+                    "contact_ids",
+                    STR,
+                    doc="several contact ids in one cell (HubSpot's Associated Contact IDs, "
+                    "'11440;70238'), split on deal_contacts.separators",
+                ),
+                Field("account_id", STR, doc="the deal's account (company)"),
                 Field("created_at", TS, True),
-                Field("closed_at", TS),
-                Field("status", STR, True, choices=DEAL_STATUSES),
+                Field(
+                    "closed_at",
+                    TS,
+                    doc="when a won or lost deal closed (an open deal's expected close date is "
+                    "kept but not used)",
+                ),
+                Field(
+                    "status",
+                    STR,
+                    choices=DEAL_STATUSES,
+                    doc="open, won or lost; may be empty when the stage says it "
+                    "(deal_stages.stages in leadledger.yaml)",
+                ),
                 Field(
                     "amount",
                     dt.float64,
@@ -144,8 +168,27 @@ def kinds(cfg: ProjectConfig) -> dict[str, Kind]:
                 Field("name", STR),
                 Field("owner", STR),
                 Field("stage", STR, doc="the CRM's deal stage, as written"),
+                Field("pipeline", STR, doc="the CRM's pipeline, as written"),
+                Field(
+                    "deal_type",
+                    STR,
+                    doc="new business, renewal, expansion, ... as written (Salesforce Type, "
+                    "HubSpot Deal Type)",
+                ),
             ),
             ("deal_id",),
+            versioned=True,
+        ),
+        "deal_contacts": Kind(
+            "deal_contacts",
+            "deal_contacts",
+            (
+                Field("deal_id", STR, True),
+                Field("lead_id", STR, True, doc="the contact (or lead) linked to the deal"),
+                Field("role", STR, doc="the contact's role (Decision Maker, Influencer, ...)"),
+                Field("is_primary", dt.boolean, doc="the deal's primary contact"),
+            ),
+            ("deal_id", "lead_id"),
             versioned=True,
         ),
         "costs": Kind(

@@ -35,8 +35,8 @@ from leadledger.config.models import ProjectConfig
 from leadledger.ledger.derived import (
     Tables,
     current_costs,
-    current_deals,
     current_leads,
+    deal_credits,
     in_local_days,
     journeys,
     period_of,
@@ -255,15 +255,19 @@ def won_by(
     end: dt.date,
     period: str,
 ) -> ir.Table:
-    """Won deals closed on a day in [start, end] per period, keyed by the deal's lead's ``by``
-    attribute (a deal without a lead: NULL). Columns: period, <by>, won_deals, revenue."""
-    d = current_deals(tables)
+    """Won deals closed on a day in [start, end] per period, keyed by the ``by`` attribute of
+    the deal's contacts (a deal without one: NULL). A deal with several contacts shares its
+    revenue among them (``deal_contacts.credit``) and is counted once, under its counted
+    (primary) contact. Columns: period, <by>, won_deals, revenue."""
+    d = deal_credits(tables, cfg)
     d = d.filter((d.status == "won") & in_local_days(d.closed_at, start, end))
-    d = d.select("deal_id", "lead_id", "amount", period=period_of(d.closed_at, period))
+    d = d.select("deal_id", "lead_id", "amount", "counted", period=period_of(d.closed_at, period))
     fields = [by] if by else []
     if fields:
         d = with_fields(d, tables, cfg, fields)
-    return d.group_by(["period", *fields]).agg(won_deals=d.count(), revenue=d.amount.sum())
+    return d.group_by(["period", *fields]).agg(
+        won_deals=d.counted.sum().cast("int64"), revenue=d.amount.sum()
+    )
 
 
 def _ratio(num: ir.NumericValue, den: ir.NumericValue) -> ir.FloatingValue:
@@ -457,12 +461,17 @@ def deal_buckets(
     deals_table = converted_in_range − dated_outside_range + no_lead + lead_not_converted +
     converted_outside_range. Columns: bucket, deals, amount.
     """
-    d = current_deals(tables)
+    d = deal_credits(tables, cfg)
     won_only = stage == "customer"
     if won_only:
         d = d.filter(d.status == "won")
     dated = d.closed_at if won_only else d.created_at
-    d = d.select("lead_id", amount=d.amount.fill_null(0.0), _in=in_local_days(dated, start, end))
+    d = d.select(
+        "lead_id",
+        "counted",
+        amount=d.amount.fill_null(0.0),
+        _in=in_local_days(dated, start, end),
+    )
     # the first real entry, as attribution counts a conversion (a lead that skipped the stage
     # did not convert into it here)
     j = journeys(tables, cfg, side_states=False, count_skipped=False)
@@ -483,6 +492,8 @@ def deal_buckets(
     parts = []
     for name, cond in buckets.items():
         f = x.filter(cond)
-        agg = f.agg(deals=f.count(), amount=f.amount.sum().fill_null(0.0))
+        agg = f.agg(
+            deals=f.counted.sum().cast("int64").fill_null(0), amount=f.amount.sum().fill_null(0.0)
+        )
         parts.append(agg.select(bucket=ibis.literal(name), deals=agg.deals, amount=agg.amount))
     return ibis.union(*parts, distinct=False)

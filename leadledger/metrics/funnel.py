@@ -14,10 +14,12 @@ import ibis.expr.types as ir
 from leadledger.config.models import ProjectConfig
 from leadledger.ledger.derived import (
     Tables,
+    deal_stage_entries,
     in_local_days,
     journeys,
     period_of,
     reached_col,
+    stage_entries,
 )
 from leadledger.metrics.grid import left_join_on_keys
 
@@ -126,4 +128,26 @@ def stages_per_working_day(
         "needed_per_working_day",
         "working_days_left",
         "needed_per_remaining_working_day",
+    )
+
+
+def entries_from_deals(
+    tables: Tables, cfg: ProjectConfig, *, start: object, end: object
+) -> ir.Table | None:
+    """Of the first entries into each stage in [start, end] (local days), how many the deals
+    made: the lead's first entry into the stage is a deal's date (no stage event before it).
+    Columns: stage, entered, from_deals. None when deals enter no stage in this project."""
+    deals = deal_stage_entries(tables, cfg)
+    if deals is None:
+        return None
+    all_e = stage_entries(tables, cfg)
+    first = all_e.group_by(["lead_id", "stage"]).agg(at=all_e.entered_at.min())
+    by_deal = deals.group_by(["lead_id", "stage"]).agg(deal_at=deals.entered_at.min())
+    j = first.left_join(
+        by_deal, (first.lead_id == by_deal.lead_id) & (first.stage == by_deal.stage)
+    )
+    j = j.select(stage=first.stage, at=first.at, deal_at=by_deal.deal_at)
+    j = j.filter(in_local_days(j.at, start, end) & j.stage.isin(cfg.stage_keys))
+    return j.group_by("stage").agg(
+        entered=j.count(), from_deals=(j.deal_at.notnull() & (j.deal_at <= j.at)).sum()
     )

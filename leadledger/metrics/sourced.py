@@ -23,7 +23,7 @@ import ibis.expr.types as ir
 from leadledger.config.models import BANDS, ProjectConfig
 from leadledger.ledger.derived import (
     Tables,
-    current_deals,
+    deal_credits,
     in_local_days,
     journeys,
     period_of,
@@ -145,7 +145,7 @@ def _deal_amounts(
     ``"revenue"``: amounts of the deals won, by the period they closed. Split by the deal's
     lead's originating source. Columns: period, fields…, <what>, marketing_<what>,
     sales_<what>."""
-    d = current_deals(tables)
+    d = deal_credits(tables, cfg)  # a deal's amount shared among its contacts
     if what == "revenue":
         d = d.filter(d.status == "won")
         at = d.closed_at

@@ -142,7 +142,7 @@ def sql_delays(
         won=won_at.notnull(),
         _won_at=ibis.cases((won_at >= sql_at, won_at), else_=None),
     )
-    entries = stage_entries(tables, cfg)
+    entries = stage_entries(tables, cfg, as_of=as_of)
     entries = entries.filter(
         entries.stage.isin(cfg.side_state_keys) & (entries.entered_at <= as_of)
     )

@@ -27,9 +27,9 @@ from leadledger.errors import NotEnoughHistory
 from leadledger.ledger.derived import (
     Tables,
     current_costs,
-    current_deals,
     current_leads,
     current_traffic,
+    deal_credits,
     in_local_days,
     journeys,
     match_where,
@@ -108,6 +108,7 @@ def spend(
 
 def won_deals(
     tables: Tables,
+    cfg: ProjectConfig,
     *,
     start: dt.date,
     end: dt.date,
@@ -115,15 +116,23 @@ def won_deals(
     by: Sequence[str] = (),
 ) -> ir.Table:
     """Deals won in [start, end] (by the local day they closed), by the lead fields ``by`` of
-    the deal's lead. Columns: by…, won, revenue (one row without ``by``)."""
-    d = current_deals(tables)
+    the deal's contacts. Columns: by…, won, deals, revenue (one row without ``by``). A deal
+    with several contacts shares its revenue among them (``deal_contacts.credit``); ``won``
+    counts it once, under its counted (primary) contact, and ``deals`` by the same shares as the
+    revenue (revenue ÷ deals is a mean deal size even when a deal's contacts are in different
+    groups)."""
+    d = deal_credits(tables, cfg)
     d = d.filter((d.status == "won") & in_local_days(d.closed_at, start, end))
     fields = list(dict.fromkeys([*(where or {}), *by]))
     if fields:
         leads = current_leads(tables).select("lead_id", *fields)
         d = d.inner_join(leads, d.lead_id == leads.lead_id)
         d = d.filter(match_where(d, where or {}))
-    aggs = {"won": d.count(), "revenue": d.amount.sum()}
+    aggs = {
+        "won": d.counted.sum().cast("int64"),
+        "deals": d.weight.sum(),
+        "revenue": d.amount.sum(),
+    }
     return d.group_by(list(by)).agg(**aggs) if by else d.agg(**aggs)
 
 
@@ -154,7 +163,7 @@ def measured(
     counts = {str(r.stage): int(r.entered) for r in entered.itertuples()}
     v = run(visits(tables, start=start, end=end, where=where))
     s = run(spend(tables, start=start, end=end, where=where))
-    w = run(won_deals(tables, start=start, end=end, where=where))
+    w = run(won_deals(tables, cfg, start=start, end=end, where=where))
     if where:  # costs not tagged at all cannot be placed in a channel: say how much
         everything = run(spend(tables, start=start, end=end))
         s = s.assign(unallocated=everything["unallocated"].to_numpy())
@@ -210,7 +219,7 @@ def baseline(
     wide = e.pivot_table(index="channel", columns="stage", values="entered", aggfunc="sum")
     wide = wide.reindex(columns=list(PLAN_FUNNEL)).fillna(0)
     spent = run(spend(tables, start=start, end=end, by=["channel"]))
-    won = run(won_deals(tables, start=start, end=end))
+    won = run(won_deals(tables, cfg, start=start, end=end))
     total_won = 0 if won.empty or pd.isna(won["won"].iloc[0]) else int(won["won"].iloc[0])
     mean_deal = float(won["revenue"].iloc[0]) / total_won if total_won else 0.0
     notes: list[str] = []
@@ -255,10 +264,10 @@ def deal_size_by_channel(
     tables: Tables, cfg: ProjectConfig, start: dt.date, end: dt.date, run: Run
 ) -> dict[str, float]:
     """Mean won deal per configured channel (one query; channels without a won deal absent)."""
-    w = run(won_deals(tables, start=start, end=end, by=["channel"]))
+    w = run(won_deals(tables, cfg, start=start, end=end, by=["channel"]))
     configured = {c.key for c in cfg.channels}
     return {
-        str(r.channel): float(r.revenue) / int(r.won)
+        str(r.channel): float(r.revenue) / float(r.deals)
         for r in w.itertuples()
-        if r.channel in configured and r.won
+        if r.channel in configured and r.deals
     }

@@ -73,7 +73,7 @@ def sla_clocks(
     starts = started.select("lead_id", *fields, started_at=started[at_col(sla.start)])
 
     # what happened at or after the start: the first stop-stage entry, the first side state
-    entries = stage_entries(tables, cfg)
+    entries = stage_entries(tables, cfg, as_of=as_of)
     entries = entries.filter(entries.entered_at <= as_of)
     ej = entries.join(starts.select("lead_id", _s=starts.started_at), "lead_id")
     ej = ej.filter(ej.entered_at >= ej._s)

@@ -39,8 +39,15 @@ def report_check(ctx: Ctx, p: CheckParams) -> Report:
         total = int(ctx.execute(expr.count()))
         if not total:
             continue
-        notes.append(f"{check.code}: {total:,} — {check.title}")
+        note = f"{check.code}: {total:,} — {check.title}"
+        if "amount" in expr.columns:
+            amount = ctx.execute(expr.amount.sum())
+            note += f" (amount {float(amount or 0.0):,.2f} {ctx.cfg.currency})"
+        notes.append(note)
         rows = ctx.execute(expr.order_by(["at", "id"]).limit(p.limit))
+        if check.explain is not None and not rows.empty:
+            rows = check.explain(rows, ctx.cfg)
+        rows = rows.drop(columns=["amount"], errors="ignore")
         rows.insert(0, "check", check.code)
         rows.insert(1, "severity", check.severity)
         rows["total"] = total

@@ -130,6 +130,7 @@ def report_stages(ctx: Ctx, p: StagesParams) -> Report:
         "needed_per_working_day = previous period's total ÷ this period's working days; "
         "needed_per_remaining_working_day = what is still missing ÷ working days left",
     ]
+    notes.extend(_deal_notes(ctx, p.start, p.end))
     table = list(STAGES_COLUMNS)
     return Report(
         "stages",
@@ -139,6 +140,25 @@ def report_stages(ctx: Ctx, p: StagesParams) -> Report:
         title="Leads entering each stage",
         table_columns=[*table[:2], *fields, *table[2:]],
     )
+
+
+def _deal_notes(ctx: Ctx, start: object, end: object) -> list[str]:
+    """Which stage entries in the range came from deals (deal_stages in leadledger.yaml)."""
+    expr = funnel.entries_from_deals(ctx.tables(), ctx.cfg, start=start, end=end)
+    if expr is None:
+        return []
+    df = ctx.frame(expr)
+    df = df[df["from_deals"] > 0]
+    if df.empty:
+        return []
+    made = {
+        str(r["stage"]): (int(r["from_deals"]), int(r["entered"])) for r in df.to_dict("records")
+    }
+    parts = [f"{s} {made[s][0]:,} of {made[s][1]:,}" for s in ctx.cfg.stage_keys if s in made]
+    return [
+        "entries made by deals (a deal's creation, win and loss are stage entries of its "
+        "contacts; deal_stages in leadledger.yaml): " + ", ".join(parts)
+    ]
 
 
 # -- conversion ------------------------------------------------------------------------------------

@@ -634,7 +634,7 @@ def _customer_value(ctx: Ctx, given: float | None, start: Any, end: Any) -> tupl
         return _money(given, "customer-value"), "argument"
     if ctx.cfg.decay.customer_value:
         return float(ctx.cfg.decay.customer_value), "config"
-    deals = current_deals(ctx.tables())
+    deals = current_deals(ctx.tables(), ctx.cfg)
     won = deals.filter(
         (deals.status == "won")
         & deals.amount.notnull()

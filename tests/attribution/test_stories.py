@@ -8,8 +8,9 @@ L1's journey (customer 2025-02-03 00:00, won deal 1,000; lookback 90 days):
   T4 2025-01-20 10:00 direct          (opportunity at 12:00: the opportunity-creation touch)
   T5 2025-02-01 10:00 referral        (the last touch before the conversion)
   2025-02-05 paid_social     (after the conversion: ignored)
-L2: one touch (direct), customer with a 500 deal. L3: customer (300) with no touch in the
-window: unattributed. L4: touches, never converts (a null journey for the data-driven models).
+L2: one touch (direct), an opportunity by its 500 deal (created 02-10 10:30), customer. L3:
+customer (300) with no touch in the window: unattributed. L4: touches, never converts (a null
+journey for the data-driven models).
 """
 
 from __future__ import annotations
@@ -114,11 +115,12 @@ def load(ws) -> None:
     r = ws.import_files("touches", [tf])
     assert r.rejected == 0, r.sample_rejections
     deals = [
-        ("D1", "L1", "2025-01-20", "2025-02-03", "won", 1000),
-        ("D2", "L1", "2025-01-20", "2025-01-25", "lost", 200),
+        # deals drive the funnel: their dates are the stage entries of the story
+        ("D1", "L1", "2025-01-20 12:00", "2025-02-03", "won", 1000),
+        ("D2", "L1", "2025-01-20 12:00", "2025-01-25", "lost", 200),
         ("D3", "L1", "2025-01-21", None, "open", None),
-        ("D4", "L2", "2025-02-10", "2025-02-11", "won", 500),
-        ("D5", "L3", "2025-02-01", "2025-02-15", "won", 300),
+        ("D4", "L2", "2025-02-10 10:30", "2025-02-11 10:00", "won", 500),
+        ("D5", "L3", "2025-02-01 10:00", "2025-02-15 10:00", "won", 300),
     ]
     df = write_csv(
         folder / "deals.csv",
@@ -221,10 +223,12 @@ def test_lookback_and_range(ws):
 def test_value_count_and_opportunity_pipeline(ws):
     c = credits(ws, model="last_touch", value="count", start="2025-01-01", end="2025-02-28")
     check(c, {"referral": (1.0, 1.0), "direct": (1.0, 1.0)})
-    # opportunity: L1 (2025-01-20, deals 1,000 + 200 + an open deal without amount) and L3
+    # opportunity: L1 (2025-01-20, deals 1,000 + 200 + an open deal without amount), L2 (its
+    # deal D4, created 02-10 10:30, makes it an opportunity) and L3
     opp = credits(ws, model="last_touch", conversion="opportunity", start="2025-01-01")
-    check(opp, {"direct": (1.0, 1200.0)})  # L1's last touch before 01-20 12:00 is T4 (direct)
-    assert (opp.converted, opp.converted_value) == (2, 1500)
+    # L1's last touch before 01-20 12:00 is T4 (direct); L2's before 02-10 10:30 is T7 (direct)
+    check(opp, {"direct": (2.0, 1700.0)})
+    assert (opp.converted, opp.converted_value) == (3, 2000)
     assert opp.unattributed_value == 300
     assert any("no amount" in n for n in opp.notes)
     mql = credits(ws, model="linear", conversion="mql")

@@ -112,6 +112,19 @@ def one_of_each_kind(folder: Path) -> list[tuple[str, list[Path], str | None]]:
             None,
         ),
         (
+            "deal_contacts",
+            [
+                write_csv(
+                    folder / "deal_contacts.csv",
+                    [
+                        {"deal_id": "D1", "lead_id": "L1", "role": "Buyer", "is_primary": "no"},
+                        {"deal_id": "D1", "lead_id": "L1", "is_primary": "yes"},
+                    ],
+                )
+            ],
+            None,
+        ),
+        (
             "costs",
             [
                 write_csv(
@@ -171,7 +184,7 @@ def test_importing_the_same_files_twice_changes_nothing(make_project, engine, tm
         assert r.total("stage_events_new") == 0
     assert ledger_counts(ws) == before
     # the versioned deal stays as the file's last row says, however often it is imported
-    deal = ws.store.execute(current_deals(ws.store.tables()))
+    deal = ws.store.execute(current_deals(ws.store.tables(), ws.cfg))
     assert list(deal["status"]) == ["won"]
 
 

@@ -64,7 +64,7 @@ def raw() -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def deals(project: Path) -> pd.DataFrame:
     with Workspace(project) as ws:
-        return ws.store.execute(current_deals(ws.store.tables()))
+        return ws.store.execute(current_deals(ws.store.tables(), ws.cfg))
 
 
 def test_every_row_accepted_or_quarantined(project: Path, raw: pd.DataFrame) -> None:
@@ -103,7 +103,7 @@ def test_won_lost_win_rate_and_revenue(
     """Ibis on the ledger's deals table vs pandas on the raw CSV: won 4,238, lost 2,473,
     win rate 63.15 %, won revenue 10,005,534 (SOURCE.md), by close quarter and by owner."""
     with Workspace(project) as ws:
-        d = current_deals(ws.store.tables())
+        d = current_deals(ws.store.tables(), ws.cfg)
         by_status = ws.store.execute(
             d.group_by("status").agg(n=d.count(), revenue=d.amount.sum()).order_by("status")
         ).set_index("status")
@@ -178,7 +178,7 @@ def test_deal_stage_is_kept_as_written(tmp_path: Path, raw: pd.DataFrame) -> Non
     path.write_text(json.dumps(data), encoding="utf-8")  # JSON is YAML
     with Workspace(folder) as ws:
         result = ws.import_files("deals", [PIPELINE], mapping=path)
-        d = ws.store.execute(current_deals(ws.store.tables()))
+        d = ws.store.execute(current_deals(ws.store.tables(), ws.cfg))
     assert "stage" not in result.files[0].rejections_by_column
     r = raw.set_index("opportunity_id").loc[d["deal_id"], "deal_stage"]
     assert (d["stage"].to_numpy() == r.to_numpy()).all()

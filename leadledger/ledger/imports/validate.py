@@ -46,6 +46,9 @@ MIN_YEAR, MAX_YEAR = 1900, 2200
 ISO = "ISO8601"
 DATE_ONLY_RE = r"\d{4}-\d{2}-\d{2}|\d{8}"
 RECORD = "(record)"
+#: Cells that mean yes / no in a yes-or-no column (compared case-folded).
+TRUE_WORDS = ("true", "yes", "1", "x", "y", "checked", "primary")
+FALSE_WORDS = ("false", "no", "0", "n", "unchecked")
 #: created_at of a lead is required only when the lead is new.
 NEW_LEAD_ONLY = "created_at (required for a new lead)"
 
@@ -340,6 +343,8 @@ class Validator:
                 return pd.Series(pd.NaT, index=index, dtype="datetime64[us, UTC]")
             if dtype in ("float64", "int64"):
                 return pd.Series(np.nan, index=index, dtype="float64")
+            if dtype == "boolean":
+                return pd.Series(pd.NA, index=index, dtype="boolean")
             return pd.Series([None] * len(index), index=index, dtype=object)
         empty = _is_empty(col)
         if self._required(field):
@@ -353,6 +358,8 @@ class Validator:
             return days
         if dtype in ("float64", "int64"):
             return self._parse_numbers(field.name, col, empty, problems, integer=dtype == "int64")
+        if dtype == "boolean":
+            return self._parse_booleans(field.name, col, empty, problems)
         text = col.astype(object).where(~empty, None)
         text = text.map(_clean_text)
         if field.name == "stage" and self.kind.name == "stages":
@@ -387,6 +394,25 @@ class Validator:
                 )
             return text.str.upper()
         return text
+
+    def _parse_booleans(
+        self, name: str, col: pd.Series, empty: pd.Series, problems: list[Problem]
+    ) -> pd.Series:
+        """Yes/no cells as exports write them: true/false, yes/no, 1/0, x (a ticked checkbox),
+        case-insensitive; anything else is rejected (never guessed)."""
+        out = pd.Series(pd.NA, index=col.index, dtype="boolean")
+        if pd.api.types.is_bool_dtype(col.dtype):
+            return col.astype("boolean")
+        folded = col.astype(object).map(
+            lambda v: str(v).strip().casefold() if v is not None and not pd.isna(v) else None
+        )
+        yes = folded.isin(TRUE_WORDS)
+        no = folded.isin(FALSE_WORDS)
+        out[yes] = True
+        out[no] = False
+        for i in col.index[~empty & ~yes & ~no]:
+            problems.append(Problem(i, name, str(col[i]), "yes or no (true/false, yes/no, 1/0, x)"))
+        return out
 
     def _map_stage(self, text: pd.Series, problems: list[Problem]) -> pd.Series:
         smap = self.cfg.stage_value_map()
@@ -554,15 +580,29 @@ class Validator:
     def _cross_checks(self, typed: pd.DataFrame, problems: list[Problem]) -> None:
         k = self.kind.name
         if k == "deals":
-            closed = typed["status"].isin(["won", "lost"]) & typed["closed_at"].isna()
+            # a deal's state comes from its status or, where that is empty, from its stage
+            # (deal_stages in leadledger.yaml); a row with neither says nothing
+            neither = typed["status"].isna() & typed["stage"].isna()
+            for i in typed.index[neither]:
+                problems.append(
+                    Problem(i, "status", "", "a status (open, won, lost) or a deal stage")
+                )
+            stage_map = self.cfg.deal_stages.value_map()
+            by_stage = typed["stage"].map(
+                lambda v: (
+                    stage_map[v.casefold()].status
+                    if isinstance(v, str) and v.casefold() in stage_map
+                    else None
+                )
+            )
+            status = typed["status"].where(typed["status"].notna(), by_stage)
+            closed = status.isin(["won", "lost"]) & typed["closed_at"].isna()
             for i in typed.index[closed]:
-                status = str(typed.at[i, "status"])
-                problems.append(Problem(i, "closed_at", "", f"a close date for a {status} deal"))
+                problems.append(Problem(i, "closed_at", "", f"a close date for a {status[i]} deal"))
             # an open deal's value may not be known yet; a closed one's must be
-            unpriced = typed["status"].isin(["won", "lost"]) & typed["amount"].isna()
+            unpriced = status.isin(["won", "lost"]) & typed["amount"].isna()
             for i in typed.index[unpriced]:
-                status = str(typed.at[i, "status"])
-                problems.append(Problem(i, "amount", "", f"an amount for a {status} deal"))
+                problems.append(Problem(i, "amount", "", f"an amount for a {status[i]} deal"))
         if k == "costs":
             inverted = (
                 typed["period_start"].notna()
