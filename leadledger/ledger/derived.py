@@ -73,6 +73,12 @@ def current_deals(tables: Tables) -> ir.Table:
     return current(tables["deals"], ["deal_id"])
 
 
+def current_activities(tables: Tables) -> ir.Table:
+    """Each sales activity as the CRM sees it now: the latest imported row per activity_id (a
+    re-exported activity whose outcome or date changed replaces the older row)."""
+    return current(tables["activities"], ["activity_id"])
+
+
 def current_costs(tables: Tables) -> ir.Table:
     return current(tables["costs"], COST_KEY)
 
