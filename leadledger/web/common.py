@@ -20,7 +20,7 @@ from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 
 from leadledger import __version__
 from leadledger.errors import InvalidArgument
-from leadledger.formatting import display, is_percent
+from leadledger.formatting import display_cell, is_percent
 from leadledger.reports.result import Report, plain
 from leadledger.web.app import state
 from leadledger.web.cache import OLDEST_SERVED, WARM_SCOPE
@@ -126,7 +126,7 @@ def table(
         rows.append(
             [
                 {
-                    "text": display(rec[c], c),
+                    "text": display_cell(rec, c),
                     "value": plain(rec[c]),
                     "num": isinstance(plain(rec[c]), (int, float))
                     and not isinstance(plain(rec[c]), bool),
