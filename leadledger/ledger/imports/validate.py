@@ -149,7 +149,7 @@ class Validator:
     def _check_mapping(self) -> None:
         targets = set(self.kind.field_names)
         free = self.kind.keeps_properties
-        for section in ("columns", "dates", "values", "constants", "split"):
+        for section in ("columns", "dates", "values", "constants", "split", "coalesce"):
             for target in getattr(self.mapping, section):
                 if target not in targets and not free:
                     raise MappingError(
@@ -261,6 +261,17 @@ class Validator:
         used: set[str] = set()
         source_of: dict[str, str] = {}
         for target, sources in self.mapping.columns.items():
+            present = list(
+                dict.fromkeys(c for c in (_find_column([one], source_cols) for one in sources) if c)
+            )
+            if target in self.mapping.coalesce and len(present) > 1:
+                col = raw[present[0]]
+                for other in present[1:]:  # the first non-empty, per row
+                    col = col.where(~_is_empty(col), raw[other])
+                out[target] = col
+                used.add(present[0])
+                source_of[target] = present[0]
+                continue
             source = _find_column(sources, source_cols)
             if source is None:
                 if self.mapping.skip_missing_columns:
