@@ -265,10 +265,10 @@ class Validator:
                 dict.fromkeys(c for c in (_find_column([one], source_cols) for one in sources) if c)
             )
             if target in self.mapping.coalesce and len(present) > 1:
-                col = raw[present[0]]
+                merged = raw[present[0]]
                 for other in present[1:]:  # the first non-empty, per row
-                    col = col.where(~_is_empty(col), raw[other])
-                out[target] = col
+                    merged = merged.where(~_is_empty(merged), raw[other])
+                out[target] = merged
                 used.add(present[0])
                 source_of[target] = present[0]
                 continue
