@@ -264,3 +264,24 @@ def test_an_activity_without_lead_or_account_is_quarantined(
     assert q["_expected"].tolist() == ["a lead_id or an account_id (who it was with)"]
     assert set(activities(ws)) == {"A1", "A3"}
     assert activities(ws)["A3"]["kind"] == "note"  # kinds ignore case
+
+
+def test_a_ledger_from_before_activities(
+    make_project: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A ledger file written before the activities kind existed: reading it without creating
+    tables (``leadledger validate``) sees an empty activities table; opening it creates one."""
+    from leadledger.cli.main import main
+    from leadledger.service import Workspace
+
+    ws = make_project()
+    path = write_csv(tmp_path / "leads.csv", [{"lead_id": "L1", "created_at": "2024-03-01"}])
+    assert ws.import_files("leads", [path]).rejected == 0
+    ws.store._execute("DROP TABLE activities")
+    folder = ws.project_dir
+    ws.close()
+    code = main(["validate", "--project", str(folder)])
+    assert code == 0, capsys.readouterr()
+    with Workspace(folder) as again:
+        assert again.store.has_table("activities")
+        assert int(again.store.execute(again.store.table("activities").count())) == 0
