@@ -185,6 +185,12 @@ def test_no_activity_data_is_no_data_not_a_breach(engine: str, make_project: Any
     console = Console(file=io.StringIO(), width=250)
     print_report(rep, "table", console)
     assert "no data: no activity data" in console.file.getvalue()  # type: ignore[attr-defined]
+    from leadledger.web.common import table  # the dashboard's tables say it the same way
+
+    shown = table(rep, title="rates", columns=rep.table_columns)
+    rate_at = shown["keys"].index("breach_rate")
+    cells = [r[rate_at]["text"] for r in shown["rows"]]
+    assert "no data: no activity data" in cells
     # no open breach is listed or alerted for it, and the notes say why
     breaches = ws.report("sla", **RANGE)
     assert {x["sla"] for x in breaches.rows()} <= {"mql_to_sql"}
