@@ -122,7 +122,7 @@ def table(
         df = df.head(limit)
     cols = [c for c in (columns or list(df.columns)) if c in df.columns]
     rows = []
-    for rec in df[cols].to_dict(orient="records"):
+    for rec in df.to_dict(orient="records"):  # all columns: a value's reason may be hidden
         rows.append(
             [
                 {
