@@ -4,6 +4,7 @@ pages, the executive report). Only for display: reports carry full precision."""
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 from leadledger.reports.result import plain
@@ -47,6 +48,21 @@ def display(value: Any, column: str) -> str:
             return f"{int(value):,}"
         return f"{value:,.2f}"
     return str(value)
+
+
+#: A row's ``<column>_reason`` says why ``<column>`` has no value (e.g. ``no_activity_data``).
+REASON_SUFFIX = "_reason"
+
+
+def display_cell(row: Mapping[Any, Any], column: str) -> str:
+    """A cell of a report row for display: a missing value whose row says why
+    (``<column>_reason``) reads "no data: <reason>" (``no data: no activity data``), never a
+    bare dash that could be mistaken for zero; any other value as :func:`display` shows it."""
+    value = row.get(column)
+    reason = plain(row.get(column + REASON_SUFFIX))
+    if missing(value) and isinstance(reason, str) and reason:
+        return "no data: " + reason.replace("_", " ")
+    return display(value, column)
 
 
 # -- values by unit (the executive report's cards) ---------------------------------------------

@@ -121,13 +121,19 @@ def _scoring_data_warnings(folder: Path, cfg: Any) -> list[Any]:
 # -- import ------------------------------------------------------------------------------------
 @app.command("import")
 def import_(
-    kind: Annotated[str, typer.Argument(help="leads, stages, touches, deals, costs or traffic.")],
+    kind: Annotated[
+        str, typer.Argument(help="leads, stages, touches, deals, activities, costs or traffic.")
+    ],
     files: Annotated[list[Path], typer.Argument(help="CSV, Parquet or JSON Lines files.")],
     mapping: Annotated[
         Path | None, typer.Option("--mapping", "-m", help="Mapping YAML.", show_default=False)
     ] = None,
     preset: Annotated[
-        str | None, typer.Option(help="hubspot-contacts or salesforce-leads.", show_default=False)
+        str | None,
+        typer.Option(
+            help="hubspot-contacts, salesforce-leads, hubspot-engagements or salesforce-tasks.",
+            show_default=False,
+        ),
     ] = None,
     encoding: Annotated[
         str | None, typer.Option(help="File encoding (default: detected).", show_default=False)

@@ -8,7 +8,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from leadledger.formatting import PERCENT_SUFFIXES, display, is_percent
+from leadledger.formatting import PERCENT_SUFFIXES, display, display_cell, is_percent
 from leadledger.reports.result import Report
 
 FORMATS = ("table", "json", "csv")
@@ -64,7 +64,7 @@ def _print_table(
             no_wrap=not numeric,  # keys (period, stage, channel) stay on one line
         )
     for rec in frame.to_dict(orient="records"):
-        table.add_row(*[display(rec[c], c) for c in columns])
+        table.add_row(*[display_cell(rec, c) for c in columns])
     console.print(table)
     hidden = [c for c in all_columns if c not in columns]
     if hidden:

@@ -335,10 +335,16 @@ def _planning_rules(cfg: ProjectConfig, add: AddIssue, *, decay_given: bool) -> 
                     ("slas", i, "until"),
                 )
         where(sla.where, ("slas", i, "where"))
-    if cfg.slas and not cfg.sales_touch_kinds and any(s.until == "sales_touch" for s in cfg.slas):
+    if (
+        cfg.slas
+        and not cfg.sales_touch_kinds
+        and not cfg.activities.response_kinds
+        and any(s.until == "sales_touch" for s in cfg.slas)
+    ):
         add(
             "sales_touch_kinds_empty",
-            "SLAs wait for a sales touch but sales_touch_kinds is empty",
+            "SLAs wait for a sales touch but sales_touch_kinds and activities.response_kinds "
+            "are both empty",
             ("sales_touch_kinds",),
         )
     d = cfg.decay

@@ -184,8 +184,9 @@ class Sla(Strict):
     )
     until: str = Field(
         default="sales_touch",
-        description="What stops the clock: `sales_touch` (the first touch of a kind in "
-        "`sales_touch_kinds` at or after the start) or a stage key (its first entry at or after "
+        description="What stops the clock: `sales_touch` (the first response at or after the "
+        "start: an activity of `activities.response_kinds` or a touch of a kind in "
+        "`sales_touch_kinds`) or a stage key (its first entry at or after "
         "the start). A side state entered before that (disqualified, recycled, lost) closes "
         "the clock without a breach.",
     )
@@ -204,6 +205,28 @@ class Sla(Strict):
     description: str | None = Field(default=None, description="Free text.")
 
     _key = field_validator("name")(_check_key)
+
+
+ActivityKind = Literal["call", "meeting", "email", "task", "note"]
+DEFAULT_RESPONSE_KINDS: tuple[ActivityKind, ...] = ("call", "meeting", "email")
+
+
+class Activities(Strict):
+    """Which imported sales activities (the `activities` import kind) are a response to a lead:
+    they stop `until: sales_touch` SLA clocks and date an SQL's first follow-up in the decay
+    curve, together with the touches of `sales_touch_kinds` (whichever comes first)."""
+
+    response_kinds: list[ActivityKind] = Field(
+        default_factory=lambda: list(DEFAULT_RESPONSE_KINDS),
+        description="Activity kinds (call, meeting, email, task, note) that are a response to "
+        "the lead. Tasks and notes are to-dos and records, not contact with the lead.",
+    )
+    outbound_only: bool = Field(
+        default=True,
+        description="Only outbound e-mails, or e-mails of unknown direction, are a response; an "
+        "inbound e-mail (from the lead) is not. Calls and meetings count whatever their "
+        "direction. `false`: every e-mail counts.",
+    )
 
 
 class DecayLimit(Strict):
@@ -811,7 +834,13 @@ class ProjectConfig(Strict):
     sales_touch_kinds: list[str] = Field(
         default_factory=lambda: ["call", "meeting", "sales_email"],
         description="Touch kinds that are a sales follow-up (they stop SLA clocks and date the "
-        "first follow-up of the decay curve).",
+        "first follow-up of the decay curve), besides the imported activities of "
+        "`activities.response_kinds`.",
+    )
+    activities: Activities = Field(
+        default_factory=Activities,
+        description="Sales activities (calls, meetings, e-mails) that are a response to a lead, "
+        "for `leadledger sla` and `leadledger decay`.",
     )
     slas: list[Sla] = Field(
         default_factory=list,

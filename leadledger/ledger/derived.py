@@ -188,6 +188,12 @@ def deal_credits(tables: Tables, cfg: ProjectConfig) -> ir.Table:
     )
 
 
+def current_activities(tables: Tables) -> ir.Table:
+    """Each sales activity as the CRM sees it now: the latest imported row per activity_id (a
+    re-exported activity whose outcome or date changed replaces the older row)."""
+    return current(tables["activities"], ["activity_id"])
+
+
 def current_costs(tables: Tables) -> ir.Table:
     return current(tables["costs"], COST_KEY)
 

@@ -1,11 +1,11 @@
 """The ledger's tables: append-only facts, each row with a stable id.
 
 ``stage_events`` and ``touches`` are pure facts: a row is identified by its content and an
-identical row is never stored twice. ``leads``, ``deals``, ``costs`` and ``traffic`` are
-*versioned* facts: a row states what a record looked like when imported. The current version of
-a deal, cost or traffic row (by its key) is the latest row; the current lead is merged field by
-field, each field from the latest row where it is not empty (CRM partial updates). Both are
-derived by queries (``leadledger.ledger.derived``), never stored.
+identical row is never stored twice. ``leads``, ``deals``, ``activities``, ``costs`` and
+``traffic`` are *versioned* facts: a row states what a record looked like when imported. The
+current version of a deal, activity, cost or traffic row (by its key) is the latest row; the
+current lead is merged field by field, each field from the latest row where it is not empty (CRM
+partial updates). Both are derived by queries (``leadledger.ledger.derived``), never stored.
 """
 
 from __future__ import annotations
@@ -19,13 +19,14 @@ from leadledger.config.models import CORE_LEAD_FIELDS, ProjectConfig
 
 TS = dt.Timestamp(timezone="UTC")
 STR = dt.string
-KINDS = ("leads", "stages", "touches", "deals", "deal_contacts", "costs", "traffic")
+KINDS = ("leads", "stages", "touches", "deals", "deal_contacts", "activities", "costs", "traffic")
 TABLE_OF_KIND = {
     "leads": "leads",
     "stages": "stage_events",
     "touches": "touches",
     "deals": "deals",
     "deal_contacts": "deal_contacts",
+    "activities": "activities",
     "costs": "costs",
     "traffic": "traffic",
 }
@@ -74,6 +75,9 @@ class Kind:
 
 
 DEAL_STATUSES = ("open", "won", "lost")
+#: Kinds of sales activities (a preset's ``values`` turn the CRM's names into these).
+ACTIVITY_KINDS = ("call", "meeting", "email", "task", "note")
+ACTIVITY_DIRECTIONS = ("inbound", "outbound")
 COST_CATEGORIES = ("media", "staff", "technology", "agency", "other")
 
 
@@ -189,6 +193,28 @@ def kinds(cfg: ProjectConfig) -> dict[str, Kind]:
                 Field("is_primary", dt.boolean, doc="the deal's primary contact"),
             ),
             ("deal_id", "lead_id"),
+            versioned=True,
+        ),
+        "activities": Kind(
+            "activities",
+            "activities",
+            (
+                Field("activity_id", STR, True, doc="the CRM's id of the activity"),
+                Field("lead_id", STR, doc="the lead or contact it was with (or account_id)"),
+                Field("account_id", STR, doc="the account it was with (or lead_id)"),
+                Field("at", TS, True, doc="when it happened (a call, a meeting, an e-mail sent)"),
+                Field("kind", STR, True, choices=ACTIVITY_KINDS),
+                Field("owner", STR, doc="the sales rep who did it"),
+                Field("outcome", STR, doc="call or meeting outcome, task status, as written"),
+                Field(
+                    "direction",
+                    STR,
+                    choices=ACTIVITY_DIRECTIONS,
+                    doc="inbound (from the lead) or outbound (to it); empty: unknown",
+                ),
+                Field("subject", STR),
+            ),
+            ("activity_id",),
             versioned=True,
         ),
         "costs": Kind(

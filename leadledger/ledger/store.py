@@ -20,6 +20,7 @@ from typing import Any
 import ibis
 import pandas as pd
 import pyarrow as pa
+from ibis.common.exceptions import TableNotFound
 
 from leadledger.config.models import ProjectConfig
 from leadledger.errors import EngineError, StoreLocked
@@ -253,8 +254,17 @@ class Store:
         return name in self.con.list_tables()
 
     def tables(self) -> dict[str, ibis.Table]:
-        names = [k.table for k in self.kinds.values()]
-        return {n: self.con.table(n) for n in names}
+        """Every kind's table. A ledger opened with ``create=False`` that predates a kind (a
+        file written before ``activities`` existed) holds no table for it: an empty one of the
+        kind's schema stands in, so a read never fails on what the ledger never held."""
+        out: dict[str, ibis.Table] = {}
+        for kind in self.kinds.values():
+            try:
+                out[kind.table] = self.con.table(kind.table)
+            except TableNotFound:
+                schema = kind.schema()
+                out[kind.table] = ibis.memtable(pd.DataFrame(columns=list(schema)), schema=schema)
+        return out
 
     def execute(self, expr: ibis.Expr, **kw: Any) -> Any:
         return self.con.execute(expr, **kw)

@@ -48,7 +48,7 @@ from leadledger.errors import WebhookFailed
 from leadledger.formatting import quantity
 from leadledger.ledger.derived import Tables
 from leadledger.planning.pace import check_day_in_goal, goal_pace
-from leadledger.planning.sla import all_clocks, due_at
+from leadledger.planning.sla import all_clocks, due_at, has_activity_data
 from leadledger.workdays import WorkCalendar
 
 if TYPE_CHECKING:
@@ -98,10 +98,15 @@ def redact(webhook: str) -> str:
 def sla_alerts(
     tables: Tables, cfg: ProjectConfig, as_of: pd.Timestamp, run: Run
 ) -> list[dict[str, Any]]:
-    """One alert per open SLA breach as of ``as_of`` (every SLA, any start date)."""
-    if not cfg.slas:
+    """One alert per open SLA breach as of ``as_of`` (every SLA, any start date). A ledger
+    without activity data (no activity, no sales touch) raises none for the SLAs that wait for a
+    sales touch: every lead would look unanswered."""
+    slas = list(cfg.slas)
+    if slas and not bool(run(has_activity_data(tables, cfg, as_of))):
+        slas = [s for s in slas if s.until != "sales_touch"]
+    if not slas:
         return []
-    clocks = all_clocks(tables, cfg, cfg.slas, as_of=as_of, fields=WHO, run=run)
+    clocks = all_clocks(tables, cfg, slas, as_of=as_of, fields=WHO, run=run)
     df = run(clocks.filter(clocks.status == "open_breached").order_by(["sla", "lead_id"]))
     if df.empty:
         return []

@@ -4,10 +4,11 @@ One clock per lead and SLA:
 
 - **starts** at the lead's first (real) entry into the SLA's ``start`` stage, for leads matching
   the SLA's ``where`` filter and only if that entry is at or before the as-of time;
-- **stops** at the first sales touch (a touch whose kind is in ``sales_touch_kinds``, compared
-  case-insensitively) at or after the start, or, for ``until: STAGE``, at the first entry at or
-  after the start into that stage or, when skipped stages count as reached
-  (``count_skipped_stages``), into any later stage;
+- **stops** at the first response at or after the start — an imported sales activity of a kind
+  in ``activities.response_kinds`` (with ``activities.outbound_only``, not an inbound e-mail) or
+  a touch whose kind is in ``sales_touch_kinds`` (compared case-insensitively), whichever comes
+  first — or, for ``until: STAGE``, at the first entry at or after the start into that stage or,
+  when skipped stages count as reached (``count_skipped_stages``), into any later stage;
 - is **closed** without a breach when a side state (disqualified, recycled, lost) is entered at
   or after the start and before the stop (or with no stop yet), within the limit; entered after
   the limit ran out, the clock is **breached** (a late disqualification does not hide a breach).
@@ -17,6 +18,13 @@ Elapsed time is business time (``leadledger.planning.business_time``) for ``busi
 the limit), ``breached`` (stopped late), ``open_breached`` (running past the limit at the as-of
 time), ``open`` (running within it), ``closed``. Everything after the as-of time is ignored: the
 ledger as it was then.
+
+**Activity data.** A lead *has activity data* when it has any imported activity (any kind or
+direction) or any sales touch by the as-of time; each clock says so (``has_activity``) and the
+breach rates count the clocks of leads without (``no_activity_leads``). A ledger with neither
+(``has_activity_data``) cannot tell a lead nobody called from a project that imported no calls:
+the report gives no breach rate for its ``until: sales_touch`` SLAs (reason
+``no_activity_data``).
 """
 
 from __future__ import annotations
@@ -29,7 +37,14 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from leadledger.config.models import ProjectConfig, Sla
-from leadledger.ledger.derived import Tables, at_col, journeys, match_where, stage_entries
+from leadledger.ledger.derived import (
+    Tables,
+    at_col,
+    current_activities,
+    journeys,
+    match_where,
+    stage_entries,
+)
 from leadledger.planning.business_time import (
     business_days,
     business_hours,
@@ -39,6 +54,8 @@ from leadledger.planning.business_time import (
 )
 
 STATUSES = ("met", "breached", "open_breached", "open", "closed")
+#: Why a sales-touch SLA has no breach rate: the ledger holds no activity and no sales touch.
+NO_ACTIVITY_DATA = "no_activity_data"
 #: Statuses that decided the SLA: the denominator of the breach rate.
 DECIDED = ("met", "breached", "open_breached")
 
@@ -63,7 +80,8 @@ def sla_clocks(
 
     Columns: sla, lead_id, fields…, started_at, stopped_at, stopped_by (``sales_touch``, the
     stage, or the side state that closed it), status, elapsed, within, unit, late_by (elapsed −
-    within for breached and open_breached, else NULL), elapsed_s, limit_s. ``days`` is the
+    within for breached and open_breached, else NULL), elapsed_s, limit_s, has_activity (the
+    lead has an activity or a sales touch by ``as_of``, whenever it was). ``days`` is the
     per-day business calendar (needed for business units, covering every day from the first
     start to the as-of time); ``elapsed`` and ``late_by`` are in the SLA's unit.
     """
@@ -100,6 +118,12 @@ def sla_clocks(
                 else_=ibis.null().cast("string"),
             )
         )
+
+    active = activity_leads(tables, cfg, as_of)
+    joined = clocks.left_join(active, clocks.lead_id == active.lead_id)
+    clocks = joined.select(
+        *[clocks[c] for c in clocks.columns], has_activity=active.lead_id.notnull()
+    )
 
     closed = clocks._side_at.notnull() & (
         clocks._stop_at.isnull() | (clocks._side_at < clocks._stop_at)
@@ -150,20 +174,69 @@ def sla_clocks(
         late_by=ibis.cases((late, (clocks.elapsed_s - limit_s) / per_unit), else_=None),
         elapsed_s=clocks.elapsed_s,
         limit_s=ibis.literal(limit_s),
+        has_activity=clocks.has_activity,
+    )
+
+
+def sales_touches(tables: Tables, cfg: ProjectConfig, as_of: object) -> ir.Table:
+    """The touches of a kind in ``sales_touch_kinds`` (case-insensitive) with a lead, at or
+    before ``as_of``: columns lead_id, at."""
+    t = tables["touches"]
+    kinds = [k.casefold() for k in cfg.sales_touch_kinds]
+    t = t.filter(t.lead_id.notnull() & t.kind.lower().isin(kinds) & (t.at <= as_of))
+    return t.select("lead_id", "at")
+
+
+def response_activities(tables: Tables, cfg: ProjectConfig, as_of: object) -> ir.Table:
+    """The current activities with a lead that are a response to it, at or before ``as_of``: a
+    kind in ``activities.response_kinds``, and with ``outbound_only`` not an inbound e-mail (an
+    e-mail from the lead is not an answer to it; unknown direction counts). Columns: lead_id,
+    at."""
+    a = current_activities(tables)
+    conf = cfg.activities
+    cond = a.lead_id.notnull() & a.kind.isin(list(conf.response_kinds)) & (a.at <= as_of)
+    if conf.outbound_only:
+        inbound_email = (a.kind == "email") & (a.direction == "inbound")
+        cond &= ~inbound_email.fill_null(False)
+    return a.filter(cond).select("lead_id", "at")
+
+
+def responses(tables: Tables, cfg: ProjectConfig, as_of: object) -> ir.Table:
+    """Every response to a lead by ``as_of``: the response activities and the sales touches,
+    one source beside the other. Columns: lead_id, at."""
+    return ibis.union(
+        response_activities(tables, cfg, as_of), sales_touches(tables, cfg, as_of), distinct=False
     )
 
 
 def first_sales_touch(
     tables: Tables, cfg: ProjectConfig, starts: ir.Table, as_of: object
 ) -> ir.Table:
-    """Per lead of ``starts`` (lead_id, _s), the first sales touch at or after ``_s`` and at or
-    before ``as_of``: columns lead_id, first_touch_at (leads without one are absent)."""
-    t = tables["touches"]
-    kinds = [k.casefold() for k in cfg.sales_touch_kinds]
-    t = t.filter(t.lead_id.notnull() & t.kind.lower().isin(kinds) & (t.at <= as_of))
-    tj = t.select("lead_id", "at").join(starts, "lead_id")
+    """Per lead of ``starts`` (lead_id, _s), the first response (a response activity or a sales
+    touch, whichever came first) at or after ``_s`` and at or before ``as_of``: columns lead_id,
+    first_touch_at (leads without one are absent)."""
+    r = responses(tables, cfg, as_of)
+    tj = r.join(starts, "lead_id")
     tj = tj.filter(tj.at >= tj._s)
     return tj.group_by("lead_id").agg(first_touch_at=tj.at.min())
+
+
+def activity_leads(tables: Tables, cfg: ProjectConfig, as_of: object) -> ir.Table:
+    """The leads with activity data by ``as_of``: any activity with the lead (any kind or
+    direction: a note is data too) or any sales touch. Column: lead_id (distinct)."""
+    a = current_activities(tables)
+    a = a.filter(a.lead_id.notnull() & (a.at <= as_of)).select("lead_id")
+    t = sales_touches(tables, cfg, as_of).select("lead_id")
+    return ibis.union(a, t, distinct=True)
+
+
+def has_activity_data(tables: Tables, cfg: ProjectConfig, as_of: object) -> ir.BooleanScalar:
+    """Whether the ledger holds any activity (with a lead or only an account) or any sales
+    touch by ``as_of``: without either, a clock waiting for a response says nothing."""
+    a = tables["activities"]
+    a = a.filter(a.at <= as_of).select(one=ibis.literal(1)).limit(1)
+    t = sales_touches(tables, cfg, as_of).select(one=ibis.literal(1)).limit(1)
+    return ibis.union(a, t, distinct=False).count() > 0
 
 
 def _join(left: ir.Table, right: ir.Table, cols: Sequence[str]) -> ir.Table:
@@ -177,7 +250,8 @@ def breach_rates(clocks: ir.Table, keys: Sequence[str]) -> ir.Table:
 
     Columns: keys…, unit, started, met, breached, open_breached, open, closed, decided,
     breach_rate = (breached + open_breached) ÷ decided, median_elapsed (decided clocks, in the
-    SLA's unit), mean_late_by (breached and open_breached)."""
+    SLA's unit), mean_late_by (breached and open_breached), no_activity_leads (clocks of leads
+    with no activity data at all)."""
     c = clocks
     counts = {s: (c.status == s).sum().cast("int64") for s in STATUSES}
     decided = c.status.isin(list(DECIDED))
@@ -188,6 +262,7 @@ def breach_rates(clocks: ir.Table, keys: Sequence[str]) -> ir.Table:
         decided=decided.sum().cast("int64"),
         median_elapsed=c.elapsed.quantile(0.5, where=decided),
         mean_late_by=c.late_by.mean(),
+        no_activity_leads=(~c.has_activity).sum().cast("int64"),
     )
     late = (agg.breached + agg.open_breached).cast("float64")
     rate = ibis.cases((agg.decided > 0, late / agg.decided.cast("float64")), else_=None)
@@ -204,6 +279,7 @@ def breach_rates(clocks: ir.Table, keys: Sequence[str]) -> ir.Table:
         "breach_rate",
         "median_elapsed",
         "mean_late_by",
+        "no_activity_leads",
     )
 
 

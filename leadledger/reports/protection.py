@@ -162,8 +162,12 @@ def report_sla(ctx: Ctx, p: SlaParams) -> Report:
     listed = list(dict.fromkeys([*WHO, *fields]))
     s, e, notes = resolve_range(ctx, p.start, p.end, period or "month")
     as_of_ts = as_of_instant(ctx, p.as_of)
+    tables = ctx.tables()
+    # neither activities nor sales touches: a clock waiting for a response tells nothing
+    no_data = not bool(ctx.execute(sl.has_activity_data(tables, ctx.cfg, as_of_ts)))
+    unjudged = [x.name for x in slas if x.until == "sales_touch"] if no_data else []
     clocks = sl.all_clocks(
-        ctx.tables(),
+        tables,
         ctx.cfg,
         slas,
         as_of=as_of_ts,
@@ -181,12 +185,35 @@ def report_sla(ctx: Ctx, p: SlaParams) -> Report:
         "view": view,
         "sla": p.sla,
     }
+    acts = ctx.cfg.activities
     notes.append(
         "a clock starts at the lead's first entry into the SLA's start stage and stops at the "
         "first sales touch (kinds: " + ", ".join(ctx.cfg.sales_touch_kinds) + ") or the first "
         "entry into its until stage at or after it; a side state entered first closes it "
         "without a breach"
     )
+    inbound = acts.outbound_only and "email" in acts.response_kinds
+    notes.append(
+        "imported activities of kind "
+        + (", ".join(acts.response_kinds) or "(none)")
+        + (" (an inbound e-mail excepted)" if inbound else "")
+        + " are sales touches too: the first response of either source stops the clock"
+    )
+    if no_data:
+        notes.insert(
+            0,
+            f"no activity data: the ledger holds no activity and no sales touch as of "
+            f"{as_of_ts.isoformat()}, so a clock waiting for a sales touch cannot tell a lead "
+            "nobody answered from calls that were not imported; "
+            + (
+                f"{', '.join(unjudged)}: no breach rate (reason {sl.NO_ACTIVITY_DATA}), "
+                "no open breach listed"
+                if unjudged
+                else "no SLA here waits for a sales touch"
+            )
+            + " (import activities: leadledger import activities FILE --preset "
+            "hubspot-engagements or salesforce-tasks)",
+        )
     notes.append(
         "business time counts only business hours ("
         + "–".join(t.strftime("%H:%M") for t in ctx.cfg.calendar.business_hours)
@@ -199,9 +226,19 @@ def report_sla(ctx: Ctx, p: SlaParams) -> Report:
         df = ctx.execute(sl.breach_rates(clocks, keys).order_by(keys))
         if "period" in df.columns:
             df["period"] = pd.to_datetime(df["period"]).dt.date
+        nodata = df["sla"].isin(unjudged)
+        df["breach_rate"] = df["breach_rate"].astype("float64").where(~nodata, None)
+        df["breach_rate_reason"] = pd.Series(
+            [sl.NO_ACTIVITY_DATA if x else None for x in nodata], index=df.index, dtype=object
+        )
         notes.append(
             "breach_rate = (breached + open_breached) ÷ decided, decided = met + breached + "
             f"open_breached as of {as_of_ts.isoformat()}; open and closed clocks are not in it"
+        )
+        notes.append(
+            "no_activity_leads = clocks of leads with no activity data at all (no imported "
+            "activity of any kind and no sales touch by the as-of time): their breaches may "
+            "only mean that their calls were not imported"
         )
         return Report(
             "sla",
@@ -220,10 +257,13 @@ def report_sla(ctx: Ctx, p: SlaParams) -> Report:
                 "breach_rate",
                 "median_elapsed",
                 "unit",
+                "no_activity_leads",
             ],
         )
     if view == "breaches":
         clocks = clocks.filter(clocks.status == "open_breached")
+        if unjudged:
+            clocks = clocks.filter(~clocks.sla.isin(unjudged))
     cols = [
         "sla",
         "lead_id",
@@ -423,6 +463,18 @@ DECAY_COLUMNS = (
     "value_lost",
     "open_sqls",
     "value_at_risk",
+    "value_lost_reason",
+    "value_at_risk_reason",
+)
+#: What needs to know who was followed up: no value without activity data.
+FOLLOW_UP_COLUMNS = (
+    "neglected",
+    "expected_customers",
+    "customers_lost",
+    "expected_revenue",
+    "value_lost",
+    "open_sqls",
+    "value_at_risk",
 )
 
 
@@ -563,6 +615,22 @@ def _decay_history(ctx: Ctx, p: DecayParams) -> Report:
         "open_sqls": int(risk["open_sqls"]),
         "value_at_risk": 0.0 if pd.isna(risk["value_at_risk"]) else float(risk["value_at_risk"]),
     }
+    row["value_lost_reason"] = row["value_at_risk_reason"] = None
+    no_data = not bool(ctx.execute(sl.has_activity_data(tables, cfg, as_of_ts)))
+    if no_data:
+        # nobody can say which SQLs were followed up: no value lost or at risk, not "all of it"
+        for c in FOLLOW_UP_COLUMNS:
+            row[c] = None
+        row["value_lost_reason"] = row["value_at_risk_reason"] = sl.NO_ACTIVITY_DATA
+        at_risk = at_risk.iloc[0:0]
+        notes.append(
+            f"no activity data: the ledger holds no activity and no sales touch as of "
+            f"{as_of_ts.isoformat()}, so no {d.stage} can be told followed up or not: "
+            f"value_lost, value_at_risk and the counts that need follow-ups are no data "
+            f"(reason {sl.NO_ACTIVITY_DATA}), not every {d.stage} at risk; the curve shows them "
+            "all under no_follow_up (import activities: leadledger import activities FILE "
+            "--preset hubspot-engagements or salesforce-tasks)"
+        )
     thin = curve[(curve["source"] == "limit")]["bucket"].tolist()
     measured = curve[curve["source"] != "limit"]["bucket"].tolist()
     notes += [

@@ -20,7 +20,7 @@ from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 
 from leadledger import __version__
 from leadledger.errors import InvalidArgument
-from leadledger.formatting import display, is_percent
+from leadledger.formatting import display_cell, is_percent
 from leadledger.reports.result import Report, plain
 from leadledger.web.app import state
 from leadledger.web.cache import OLDEST_SERVED, WARM_SCOPE
@@ -122,11 +122,11 @@ def table(
         df = df.head(limit)
     cols = [c for c in (columns or list(df.columns)) if c in df.columns]
     rows = []
-    for rec in df[cols].to_dict(orient="records"):
+    for rec in df.to_dict(orient="records"):  # all columns: a value's reason may be hidden
         rows.append(
             [
                 {
-                    "text": display(rec[c], c),
+                    "text": display_cell(rec, c),
                     "value": plain(rec[c]),
                     "num": isinstance(plain(rec[c]), (int, float))
                     and not isinstance(plain(rec[c]), bool),

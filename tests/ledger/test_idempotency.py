@@ -125,6 +125,30 @@ def one_of_each_kind(folder: Path) -> list[tuple[str, list[Path], str | None]]:
             None,
         ),
         (
+            "activities",
+            [
+                write_csv(
+                    folder / "activities.csv",
+                    [
+                        {
+                            "activity_id": "A1",
+                            "lead_id": "L1",
+                            "at": "2024-03-05 11:00",
+                            "kind": "call",
+                            "outcome": "connected",
+                        },
+                        {
+                            "activity_id": "A2",
+                            "account_id": "ACC1",
+                            "at": "2024-03-06 09:00",
+                            "kind": "note",
+                        },
+                    ],
+                )
+            ],
+            None,
+        ),
+        (
             "costs",
             [
                 write_csv(

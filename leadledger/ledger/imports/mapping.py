@@ -44,6 +44,14 @@ class Mapping(BaseModel):
     values: dict[str, dict[str, str]] = Field(default_factory=dict)
     #: target field → constant for every row
     constants: dict[str, str] = Field(default_factory=dict)
+    #: fields whose alternative ``columns`` are all read: per row, the first non-empty one (an
+    #: Activities report with a Lead ID and a Contact ID column; HubSpot's Call outcome and
+    #: Meeting outcome). The columns after the first stay in ``properties`` too.
+    coalesce: list[str] = Field(default_factory=list)
+    #: target field → separators: a cell holding several values (HubSpot's ``11440;70238``) gives
+    #: the field its first value; the whole cell is kept in ``properties`` under its column's name
+    #: (kinds with properties).
+    split: dict[str, list[str]] = Field(default_factory=dict)
     #: stage key → column (or columns) holding the date the lead entered it (one-row-per-lead
     #: exports); each dated cell becomes a stage event.
     stage_columns: dict[str, list[str]] = Field(default_factory=dict)
@@ -61,6 +69,13 @@ class Mapping(BaseModel):
     @field_validator("dates", mode="before")
     @classmethod
     def _dates(cls, value: object) -> object:
+        if isinstance(value, dict):
+            return {k: [v] if isinstance(v, str) else v for k, v in value.items()}
+        return value
+
+    @field_validator("split", mode="before")
+    @classmethod
+    def _split(cls, value: object) -> object:
         if isinstance(value, dict):
             return {k: [v] if isinstance(v, str) else v for k, v in value.items()}
         return value

@@ -152,7 +152,7 @@ class Validator:
     def _check_mapping(self) -> None:
         targets = set(self.kind.field_names)
         free = self.kind.keeps_properties
-        for section in ("columns", "dates", "values", "constants"):
+        for section in ("columns", "dates", "values", "constants", "split", "coalesce"):
             for target in getattr(self.mapping, section):
                 if target not in targets and not free:
                     raise MappingError(
@@ -262,7 +262,19 @@ class Validator:
         out = pd.DataFrame(index=raw.index)
         source_cols = [c for c in raw.columns if c != ROW]
         used: set[str] = set()
+        source_of: dict[str, str] = {}
         for target, sources in self.mapping.columns.items():
+            present = list(
+                dict.fromkeys(c for c in (_find_column([one], source_cols) for one in sources) if c)
+            )
+            if target in self.mapping.coalesce and len(present) > 1:
+                merged = raw[present[0]]
+                for other in present[1:]:  # the first non-empty, per row
+                    merged = merged.where(~_is_empty(merged), raw[other])
+                out[target] = merged
+                used.add(present[0])
+                source_of[target] = present[0]
+                continue
             source = _find_column(sources, source_cols)
             if source is None:
                 if self.mapping.skip_missing_columns:
@@ -276,6 +288,7 @@ class Validator:
                 )
             out[target] = raw[source]
             used.add(source)
+            source_of[target] = source
         fields = set(self.kind.field_names)
         by_norm = {_norm(f): f for f in fields}
         stage_cols = {
@@ -291,8 +304,16 @@ class Validator:
             if target and target not in out.columns:
                 out[target] = raw[col]
                 used.add(col)
+                source_of[target] = col
         for target, value in self.mapping.constants.items():
             out[target] = value
+        for target, separators in self.mapping.split.items():
+            if target in out.columns:
+                whole = out[target]
+                out[target] = whole.map(_first_value(separators))
+                source = source_of.get(target)
+                if self.kind.keeps_properties and source and source not in out.columns:
+                    out[source] = whole  # every value stays with the row
         for target, vmap in self.mapping.values.items():
             if target in out.columns:
                 out[target] = out[target].map(_value_mapper(vmap))
@@ -622,6 +643,13 @@ class Validator:
             nobody = typed["lead_id"].isna() & typed["anonymous_id"].isna()
             for i in typed.index[nobody]:
                 problems.append(Problem(i, "lead_id", "", "a lead_id or an anonymous_id"))
+        if k == "activities":
+            # an activity is with someone: a lead (contact), an account, or both
+            nobody = typed["lead_id"].isna() & typed["account_id"].isna()
+            for i in typed.index[nobody]:
+                problems.append(
+                    Problem(i, "lead_id", "", "a lead_id or an account_id (who it was with)")
+                )
 
     def _stage_events_from_columns(
         self,
@@ -771,6 +799,20 @@ def _clean_text(v: Any) -> Any:
     if isinstance(v, str):
         return v.strip()
     return None if v is None else str(v)
+
+
+def _first_value(separators: Sequence[str]) -> Callable[[Any], Any]:
+    """The first non-empty value of a cell holding several, split on any of ``separators``
+    (``"11440;70238"`` → ``"11440"``); other cells pass through."""
+    pattern = re.compile("|".join(re.escape(s) for s in separators if s))
+
+    def first(v: Any) -> Any:
+        if not isinstance(v, str) or not pattern.pattern:
+            return v
+        parts = [p.strip() for p in pattern.split(v)]
+        return next((p for p in parts if p), v)
+
+    return first
 
 
 def _value_mapper(vmap: dict[str, str]) -> Callable[[Any], Any]:

@@ -67,6 +67,8 @@ def health_page(request: Request, st: Read, f: F, as_of: AsOfQ = None, page: Pag
     breaches, err = got["breaches"]
     if breaches is not None:
         notes += breaches.notes[:1]
+        # a ledger without activities or sales touches: say so beside the count
+        notes += [n for n in breaches.notes if n.startswith("no activity data")][:1]
         kpis += cards(
             [
                 (
@@ -127,14 +129,18 @@ def health_page(request: Request, st: Read, f: F, as_of: AsOfQ = None, page: Pag
                     "Value at risk now",
                     row.get("value_at_risk"),
                     "value_at_risk",
-                    f"{display(row.get('open_sqls'), 'open_sqls')} open SQLs not followed up",
+                    "no data: no activity data"
+                    if row.get("value_at_risk_reason")
+                    else f"{display(row.get('open_sqls'), 'open_sqls')} open SQLs not followed up",
                 ),
                 (
                     "value_lost",
                     "Value lost in range",
                     row.get("value_lost"),
                     "value_lost",
-                    f"{display(row.get('neglected'), 'neglected')} of "
+                    "no data: no activity data"
+                    if row.get("value_lost_reason")
+                    else f"{display(row.get('neglected'), 'neglected')} of "
                     f"{display(row.get('sqls'), 'sqls')} SQLs neglected",
                 ),
                 ("value_per_sql", "Value per SQL", row.get("value_per_sql"), "value_per_sql", ""),
