@@ -6,6 +6,7 @@ import csv
 import itertools
 import os
 import shutil
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -91,6 +92,27 @@ def engine(request: pytest.FixtureRequest) -> str:
         return "duckdb:///leadledger.duckdb"
     server = request.getfixturevalue("postgres_server")
     return server.create_database(f"t{os.getpid()}_{next(_counter)}")
+
+
+def story_workspace(
+    request: pytest.FixtureRequest,
+    folder: Path,
+    engine: str,
+    load: Callable[[Workspace], None],
+    prefix: str,
+) -> Workspace:
+    """A story's project on ``engine`` ("duckdb", or "postgres": a new database named
+    ``prefix…`` on the test server), loaded by ``load`` through the real importer; for fixtures
+    that build a read-only story once."""
+    if engine == "duckdb":
+        url = "duckdb:///leadledger.duckdb"
+    else:
+        server = request.getfixturevalue("postgres_server")
+        url = server.create_database(f"{prefix}{os.getpid()}_{uuid.uuid4().hex[:8]}")
+    init_project(folder, config_text=config_text(url))
+    ws = Workspace(folder)
+    load(ws)
+    return ws
 
 
 def config_text(engine: str = "duckdb:///leadledger.duckdb", **replace: str) -> str:

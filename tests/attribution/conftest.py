@@ -6,29 +6,19 @@ tables and drop them), so one project per engine serves the stories, the CLI and
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from leadledger.service import Workspace, init_project
-from tests.conftest import ENGINES, config_text
+from leadledger.service import Workspace
+from tests.conftest import ENGINES, story_workspace
 
 
 def _story_workspace(request: pytest.FixtureRequest, folder: Path, engine: str) -> Workspace:
     from tests.attribution.test_stories import load
 
-    if engine == "duckdb":
-        url = "duckdb:///leadledger.duckdb"
-    else:
-        server = request.getfixturevalue("postgres_server")
-        url = server.create_database(f"attr{os.getpid()}_{uuid.uuid4().hex[:8]}")
-    init_project(folder, config_text=config_text(url))
-    ws = Workspace(folder)
-    load(ws)
-    return ws
+    return story_workspace(request, folder, engine, load, "attr")
 
 
 @pytest.fixture(scope="session")

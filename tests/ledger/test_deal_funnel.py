@@ -19,10 +19,7 @@ So: opportunity A1, A2 (01-15), A3 (01-20), A5 (01-12); customer A1, A2 (02-03);
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -30,8 +27,8 @@ import pytest
 
 from leadledger.attribution import runner
 from leadledger.ledger.derived import deal_links, deal_stage_entries
-from leadledger.service import Workspace, init_project
-from tests.conftest import ENGINES, config_text, load_journeys, rows_by, write_csv
+from leadledger.service import Workspace
+from tests.conftest import ENGINES, config_text, load_journeys, rows_by, story_workspace, write_csv
 
 STORY = {
     "A1": {
@@ -90,24 +87,12 @@ def load(ws: Workspace) -> None:
     assert ws.import_files("touches", [t]).rejected == 0
 
 
-def _workspace(request: pytest.FixtureRequest, folder: Path, engine: str) -> Workspace:
-    if engine == "duckdb":
-        url = "duckdb:///leadledger.duckdb"
-    else:
-        server = request.getfixturevalue("postgres_server")
-        url = server.create_database(f"deal{os.getpid()}_{uuid.uuid4().hex[:8]}")
-    init_project(folder, config_text=config_text(url))
-    ws = Workspace(folder)
-    load(ws)
-    return ws
-
-
 @pytest.fixture(scope="module", params=ENGINES)
 def story(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Workspace]:
     """The story on each engine; read only."""
-    ws = _workspace(request, tmp_path_factory.mktemp("deals"), request.param)
+    ws = story_workspace(request, tmp_path_factory.mktemp("deals"), request.param, load, "deal")
     yield ws
     ws.close()
 

@@ -59,23 +59,10 @@ class Mapping(BaseModel):
     stage_dates: list[str] = Field(default_factory=list)
     name: str | None = None
 
-    @field_validator("columns", "stage_columns", mode="before")
+    @field_validator("columns", "stage_columns", "dates", "split", mode="before")
     @classmethod
-    def _columns(cls, value: object) -> object:
-        if isinstance(value, dict):
-            return {k: [v] if isinstance(v, str) else v for k, v in value.items()}
-        return value
-
-    @field_validator("dates", mode="before")
-    @classmethod
-    def _dates(cls, value: object) -> object:
-        if isinstance(value, dict):
-            return {k: [v] if isinstance(v, str) else v for k, v in value.items()}
-        return value
-
-    @field_validator("split", mode="before")
-    @classmethod
-    def _split(cls, value: object) -> object:
+    def _lists(cls, value: object) -> object:
+        """``{field: one}`` is short for ``{field: [one]}`` in every section of lists."""
         if isinstance(value, dict):
             return {k: [v] if isinstance(v, str) else v for k, v in value.items()}
         return value

@@ -421,9 +421,9 @@ class Validator:
     ) -> pd.Series:
         """Yes/no cells as exports write them: true/false, yes/no, 1/0, x (a ticked checkbox),
         case-insensitive; anything else is rejected (never guessed)."""
-        out = pd.Series(pd.NA, index=col.index, dtype="boolean")
         if pd.api.types.is_bool_dtype(col.dtype):
             return col.astype("boolean")
+        out = pd.Series(pd.NA, index=col.index, dtype="boolean")
         folded = col.astype(object).map(
             lambda v: str(v).strip().casefold() if v is not None and not pd.isna(v) else None
         )
