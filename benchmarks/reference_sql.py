@@ -29,12 +29,44 @@ def _firsts(as_of: str | None = None) -> str:
         f"      min(entered_at) FILTER (WHERE stage = '{s}') AS {s}_at" for s in STAGES
     )
     known = f"WHERE entered_at <= TIMESTAMPTZ '{as_of}'" if as_of else ""
+    # deals drive the funnel (docs/crm-data.md): a deal's creation enters opportunity and its win
+    # customer, for every linked contact that is a lead. The deals' latest version; its links
+    # from lead_id, contact_ids (split on ; and ,) and deal_contacts. The generator's deals all
+    # carry a status (a stage-only deal would need the deal_stages map: the answers check says so).
     return f"""
+    deals_now AS (
+      SELECT * FROM (
+        SELECT *, row_number() OVER (PARTITION BY deal_id ORDER BY batch_no DESC, row_no DESC)
+                  AS v
+        FROM deals
+      ) WHERE v = 1 AND status IS NOT NULL
+    ),
+    links AS (
+      SELECT deal_id, trim(lead_id) AS lead_id FROM deals_now
+      WHERE lead_id IS NOT NULL AND trim(lead_id) <> ''
+      UNION
+      SELECT deal_id, trim(x) FROM (
+        SELECT deal_id, unnest(string_split(replace(contact_ids, ',', ';'), ';')) AS x
+        FROM deals_now WHERE contact_ids IS NOT NULL
+      ) WHERE trim(x) <> ''
+      UNION
+      SELECT deal_id, trim(lead_id) FROM deal_contacts
+    ),
+    deal_leads AS (
+      SELECT d.created_at, d.closed_at, d.status, l.lead_id
+      FROM deals_now d JOIN links l ON d.deal_id = l.deal_id
+      WHERE l.lead_id IN (SELECT lead_id FROM leads_now)
+    ),
     entries AS (
       SELECT * FROM (
         SELECT lead_id, stage, entered_at FROM stage_events
         UNION ALL
         SELECT lead_id, 'lead', created_at FROM leads_now
+        UNION ALL
+        SELECT lead_id, 'opportunity', created_at FROM deal_leads
+        UNION ALL
+        SELECT lead_id, 'customer', closed_at FROM deal_leads
+        WHERE status = 'won' AND closed_at IS NOT NULL
       ) {known}
     ),
     firsts AS (

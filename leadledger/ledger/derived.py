@@ -202,11 +202,19 @@ def current_traffic(tables: Tables) -> ir.Table:
     return current(tables["traffic"], TRAFFIC_KEY)
 
 
-def stage_entries(tables: Tables, cfg: ProjectConfig, *, as_of: object | None = None) -> ir.Table:
+def stage_entries(
+    tables: Tables,
+    cfg: ProjectConfig,
+    *,
+    as_of: object | None = None,
+    side_states: bool = True,
+) -> ir.Table:
     """Every stage entry: the stage events, each lead's creation as entry into the first
     stage, and the entries deals make (:func:`deal_stage_entries`). Columns: lead_id, stage,
     entered_at, reason. ``as_of``: the deals as they stood then (an entry after it may remain:
-    callers filter entries by time)."""
+    callers filter entries by time). ``side_states=False``: a caller that reads only the
+    ordered stages is spared the deals' side-state entries (the per-contact "all lost"
+    aggregate); the stage events' side states are still there."""
     ev = tables["stage_events"].select("lead_id", "stage", "entered_at", "reason")
     leads = current_leads(tables)
     created = leads.select(
@@ -216,7 +224,7 @@ def stage_entries(tables: Tables, cfg: ProjectConfig, *, as_of: object | None = 
         reason=ibis.null().cast("string"),
     )
     parts = [ev, created]
-    from_deals = deal_stage_entries(tables, cfg, as_of=as_of)
+    from_deals = deal_stage_entries(tables, cfg, as_of=as_of, side_states=side_states)
     if from_deals is not None:
         parts.append(from_deals)
     return ibis.union(*parts, distinct=False)
@@ -239,7 +247,7 @@ def deal_targets(cfg: ProjectConfig) -> dict[str, str]:
 
 
 def deal_stage_entries(
-    tables: Tables, cfg: ProjectConfig, *, as_of: object | None = None
+    tables: Tables, cfg: ProjectConfig, *, as_of: object | None = None, side_states: bool = True
 ) -> ir.Table | None:
     """The stage entries deals make, for every contact linked to them (derived from the deals
     as they are now, so a re-imported deal that changed status changes the funnel):
@@ -252,8 +260,11 @@ def deal_stage_entries(
     A deal whose status is unknown (a stage no ``deal_stages`` entry knows) makes none, nor
     does a link to a contact that is not in the leads table.
     ``as_of``: only deals created by then; one closed after it is open then. Columns: lead_id,
-    stage, entered_at, reason. None when the project has no stage for deals to enter."""
+    stage, entered_at, reason. None when the project has no stage for deals to enter.
+    ``side_states=False`` leaves out the lost entries."""
     targets = deal_targets(cfg)
+    if not side_states:
+        targets.pop("lost", None)
     if not targets:
         return None
     d = current_deals(tables, cfg)
@@ -348,7 +359,7 @@ def journeys(
     that instant: the ledger as it was then.
     """
     skip = cfg.count_skipped_stages if count_skipped is None else count_skipped
-    entries = stage_entries(tables, cfg, as_of=as_of)
+    entries = stage_entries(tables, cfg, as_of=as_of, side_states=side_states)
     if as_of is not None:
         entries = entries.filter(entries.entered_at <= as_of)
     aggs: dict[str, ir.Value] = {}
